@@ -1,0 +1,342 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+from collections import defaultdict
+
+from markupsafe import Markup, escape
+from psycopg2 import errors as pg_errors
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, split_every
+
+from odoo.addons.base.models.ir_actions_report import _wkhtml
+
+_logger = logging.getLogger(__name__)
+
+# Above this many documents, sending goes to the background.
+BACKGROUND_THRESHOLD_PARAM = "equisis_mail.background_threshold"
+BACKGROUND_THRESHOLD = 20
+CHUNK = 20
+
+
+class AccountMove(models.Model):
+    """The sending service: PDFs, one ``mail.mail`` per document, chatter,
+    and the "sent" bookkeeping. The send window and the cron both call it."""
+
+    _inherit = "account.move"
+
+    equisis_send_data = fields.Json(copy=False, groups="base.group_user")
+    equisis_mail_state = fields.Selection(
+        selection=[
+            ("queued", "Queued"),
+            ("sent", "Sent"),
+            ("failed", "Failed"),
+        ],
+        string="E-mail Status",
+        compute="_compute_equisis_mail_state",
+        compute_sudo=True,
+    )
+    equisis_mail_failure = fields.Char(
+        string="E-mail Failure",
+        compute="_compute_equisis_mail_state",
+        compute_sudo=True,
+    )
+
+    def _compute_equisis_mail_state(self):
+        mails = self.env["mail.mail"].search(
+            [("equisis_move_id", "in", self.ids)], order="id desc"
+        )
+        last_by_move = {}
+        for mail in mails:
+            last_by_move.setdefault(mail.equisis_move_id.id, mail)
+        for move in self:
+            mail = last_by_move.get(move.id)
+            if move.equisis_send_data:
+                move.equisis_mail_state = "queued"
+                move.equisis_mail_failure = False
+            elif not mail:
+                move.equisis_mail_state = False
+                move.equisis_mail_failure = False
+            elif mail.state == "exception":
+                move.equisis_mail_state = "failed"
+                move.equisis_mail_failure = mail.failure_reason or self.env._(
+                    "The mail server refused the mail."
+                )
+            elif mail.state in ("outgoing",):
+                move.equisis_mail_state = "queued"
+                move.equisis_mail_failure = False
+            else:
+                move.equisis_mail_state = "sent"
+                move.equisis_mail_failure = False
+
+    def action_equisis_open_send_wizard(self):
+        """Open the send window on these documents (the list's Action menu)."""
+        if not self:
+            raise UserError(self.env._("Select the documents to send first."))
+        wizard = self.env["equisis.mail.send"].create(
+            {"move_ids": [Command.set(self.ids)]}
+        )
+        return wizard._reopen()
+
+    # ------------------------------------------------------------
+    # Sending service
+    # ------------------------------------------------------------
+
+    @api.model
+    def _equisis_background_threshold(self):
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(BACKGROUND_THRESHOLD_PARAM, BACKGROUND_THRESHOLD)
+        )
+
+    def _equisis_lock(self):
+        """Refuse documents that another user is sending right now."""
+        try:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM account_move WHERE id IN %s FOR UPDATE NOWAIT",
+                    tuple(self.ids),
+                )
+            )
+        except pg_errors.LockNotAvailable as error:
+            raise UserError(
+                self.env._(
+                    "Some of these documents are being sent by someone else "
+                    "right now. Try again in a moment."
+                )
+            ) from error
+        busy = self.filtered("equisis_send_data") | (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("equisis_move_id", "in", self.ids), ("state", "=", "outgoing")])
+            .equisis_move_id
+        )
+        if busy:
+            raise UserError(
+                self.env._(
+                    "These documents are already waiting to be sent: %(names)s",
+                    names=", ".join(busy.mapped("display_name")),
+                )
+            )
+
+    def _equisis_send(self, values_by_move):
+        """Send each document with its own values.
+
+        :param values_by_move: {move: {"email_to": [addresses], "subject": str,
+            "body": html, "attachment_ids": [annex ids], "report_id": id,
+            "bcc": bool}}
+        :return: "sent" when the mails were handed to the SMTP server in this
+            transaction, "queued" when they go through the background queue.
+        """
+        moves = self.browse([move.id for move in values_by_move])
+        moves._equisis_lock()
+        data = {
+            move.id: dict(values, author_user_id=self.env.uid)
+            for move, values in values_by_move.items()
+        }
+        if len(moves) > self._equisis_background_threshold():
+            for move in moves:
+                move.sudo().equisis_send_data = data[move.id]
+            self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger()
+            return "queued"
+        mails = moves._equisis_prepare_mails(data)
+        mails.send_after_commit()
+        return "sent"
+
+    def _equisis_prepare_mails(self, data):
+        """Render the PDFs, log the messages and create the mails.
+
+        :param data: {move id: values as in ``_equisis_send``}
+        :return: the ``mail.mail`` records, ready to leave
+        """
+        user = self.env.user
+        server = user.sudo().outgoing_mail_server_id
+        pdfs = self._equisis_render_pdfs(
+            {
+                move: self.env["ir.actions.report"].browse(data[move.id]["report_id"])
+                for move in self
+            }
+        )
+        mail_values = []
+        for move in self:
+            values = data[move.id]
+            annexes = (
+                self.env["ir.attachment"]
+                .browse(values.get("attachment_ids") or [])
+                .exists()
+            )
+            attachments = pdfs[move] | annexes
+            recipients = values["email_to"]
+            log_body = Markup("%s%s") % (
+                Markup("<p>%s</p>")
+                % self.env._(
+                    "E-mail sent to %(recipients)s", recipients="; ".join(recipients)
+                ),
+                Markup(values["body"] or ""),
+            )
+            message = move._message_log(
+                body=log_body,
+                subject=values["subject"],
+                author_id=user.partner_id.id,
+                email_from=user.email_formatted,
+                message_type="comment",
+                attachment_ids=attachments.ids,
+            )
+            mail_values.append(
+                {
+                    "mail_message_id": message.id,
+                    "body_html": values["body"],
+                    "email_to": ", ".join(recipients),
+                    "email_from": user.email_formatted,
+                    "mail_server_id": server.id or False,
+                    "equisis_move_id": move.id,
+                    "equisis_bcc": user.email_normalized
+                    if values.get("bcc")
+                    else False,
+                    "auto_delete": False,
+                    "is_notification": False,
+                    "state": "outgoing",
+                }
+            )
+        return self.env["mail.mail"].sudo().create(mail_values)
+
+    def _equisis_render_pdfs(self, report_by_move):
+        """Make each document's PDF with the host's report engine.
+
+        The host's legal invoice PDF is reused when it exists, and stored as
+        the document's legal PDF when made, the way the host's Print & Send
+        does. Unpatched wkhtmltopdf renders one document per call.
+
+        :return: {move: ir.attachment}
+        """
+        Report = self.env["ir.actions.report"]
+        invoice_report = self.env.ref("account.account_invoices")
+        result = {}
+        to_render = defaultdict(list)
+        for move, report in report_by_move.items():
+            report = report or invoice_report
+            if report == invoice_report and move.invoice_pdf_report_id:
+                result[move] = move.invoice_pdf_report_id
+            else:
+                to_render[report].append(move)
+        batch = CHUNK if _wkhtml().is_patched_qt else 1
+        for report, moves in to_render.items():
+            for chunk in split_every(batch, moves):
+                content, report_type = Report.with_company(
+                    chunk[0].company_id
+                )._pre_render_qweb_pdf(
+                    report.report_name, res_ids=[move.id for move in chunk]
+                )
+                pdf_by_id = Report._get_splitted_report(
+                    report.report_name, content, report_type
+                )
+                vals_list = []
+                for move in chunk:
+                    legal = (
+                        report == invoice_report
+                        and move.state == "posted"
+                        and move.is_invoice(include_receipts=True)
+                    )
+                    vals = {
+                        "name": move._get_invoice_report_filename(report=report),
+                        "raw": pdf_by_id[move.id],
+                        "mimetype": "application/pdf",
+                        "res_model": move._name,
+                        "res_id": move.id,
+                    }
+                    if legal:
+                        vals["res_field"] = "invoice_pdf_report_file"
+                    vals_list.append(vals)
+                attachments = self.env["ir.attachment"].sudo().create(vals_list)
+                for move, attachment in zip(chunk, attachments, strict=True):
+                    if attachment.res_field:
+                        move.sudo().message_main_attachment_id = attachment
+                        move.invalidate_recordset(
+                            ["invoice_pdf_report_id", "invoice_pdf_report_file"]
+                        )
+                    result[move] = attachment
+        return result
+
+    def _equisis_mark_sent(self, mails):
+        """Called once the SMTP server accepted the mails of these documents."""
+        self.is_move_sent = True
+        self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
+
+    def _equisis_mark_failed(self, mails):
+        for mail in mails:
+            mail.equisis_move_id._message_log(
+                body=Markup("<p>%s</p><p>%s</p>")
+                % (
+                    self.env._(
+                        "The e-mail to %(recipients)s could not be sent. "
+                        "Use “Retry e-mail” on the document once the cause is fixed.",
+                        recipients=mail.email_to,
+                    ),
+                    escape(mail.failure_reason or ""),
+                ),
+            )
+        self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
+
+    @api.model
+    def _cron_equisis_send(self):
+        """Send the documents queued by the send window, chunk by chunk."""
+        moves = self.sudo().search([("equisis_send_data", "!=", False)], order="id")
+        self.env["ir.cron"]._commit_progress(remaining=len(moves))
+        sent_by_author = defaultdict(list)
+        for chunk_ids in split_every(CHUNK, moves.ids):
+            chunk = self.sudo().browse(chunk_ids)
+            by_author = defaultdict(lambda: self.browse())
+            for move in chunk:
+                by_author[move.equisis_send_data.get("author_user_id")] |= move
+            for author_id, author_moves in by_author.items():
+                author = self.env["res.users"].browse(author_id).exists()
+                if not author:
+                    author_moves.equisis_send_data = False
+                    continue
+                data = {move.id: move.equisis_send_data for move in author_moves}
+                author_moves.equisis_send_data = False
+                mails = (
+                    author_moves.with_user(author)
+                    .with_company(author_moves.company_id[:1])
+                    ._equisis_prepare_mails(data)
+                )
+                mails.send()
+                sent_by_author[author.partner_id.id] += author_moves.ids
+            if not self.env["ir.cron"]._commit_progress(len(chunk_ids)):
+                break
+        if sent_by_author:
+            self.env["account.move.send"]._send_notifications_to_partners(
+                dict(sent_by_author)
+            )
+
+    def action_equisis_retry_mail(self):
+        """Send again the mails of these documents that failed, and only those."""
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("equisis_move_id", "in", self.ids), ("state", "=", "exception")])
+        )
+        latest = {}
+        for mail in mails.sorted("id"):
+            latest[mail.equisis_move_id.id] = mail
+        to_retry = (
+            self.env["mail.mail"].sudo().browse([mail.id for mail in latest.values()])
+        )
+        to_retry = to_retry.filtered(lambda mail: not mail.equisis_move_id.is_move_sent)
+        if not to_retry:
+            raise UserError(self.env._("There is no failed e-mail to send again."))
+        to_retry.mark_outgoing()
+        to_retry.send_after_commit()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": self.env._(
+                    "%(count)s e-mail(s) will be sent again.", count=len(to_retry)
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }

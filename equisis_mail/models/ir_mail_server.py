@@ -1,0 +1,36 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, models
+from odoo.tools import email_normalize
+from odoo.tools.mail import email_split
+
+ENVELOPE_BCC_HEADER = "X-Equisis-Envelope-Bcc"
+
+
+class IrMailServer(models.Model):
+    """Blind copies that exist only in the SMTP envelope.
+
+    ``mail.mail`` marks a message with a private header; here its addresses
+    join RCPT TO, and the header is removed before the message leaves, so no
+    recipient can ever see who got a blind copy.
+    """
+
+    _inherit = "ir.mail_server"
+
+    @api.model
+    def _prepare_smtp_to_list(self, message, smtp_session):
+        smtp_to_list = super()._prepare_smtp_to_list(message, smtp_session)
+        extra = message[ENVELOPE_BCC_HEADER]
+        if extra:
+            known = {email_normalize(address, strict=False) for address in smtp_to_list}
+            for address in email_split(extra):
+                if email_normalize(address, strict=False) not in known:
+                    smtp_to_list.append(address)
+                    known.add(email_normalize(address, strict=False))
+        return smtp_to_list
+
+    @api.model
+    def _alter_message__(self, message, smtp_from, smtp_to_list):
+        res = super()._alter_message__(message, smtp_from, smtp_to_list)
+        del message[ENVELOPE_BCC_HEADER]
+        return res

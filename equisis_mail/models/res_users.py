@@ -1,0 +1,256 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+SMTP_FIELDS = ("smtp_host", "smtp_port", "smtp_encryption", "smtp_user", "smtp_pass")
+# Our three-way choice maps onto the host's server encryption values.
+HOST_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
+
+
+class ResUsers(models.Model):
+    """The SMTP profile of a user is a view on the host's personal mail server.
+
+    The fields are computed from the ``ir.mail_server`` owned by the user and
+    written back to it, so that the password lives in one place only and the
+    host's own throttling, server choice and garbage collection keep working.
+    """
+
+    _inherit = "res.users"
+
+    smtp_host = fields.Char(
+        string="SMTP Server",
+        compute="_compute_smtp_profile",
+        inverse="_inverse_smtp_profile",
+        groups="base.group_system",
+        help="Host name of this user's own outgoing mail server. "
+        "Leave empty to send through the company's usual server.",
+    )
+    smtp_port = fields.Integer(
+        string="SMTP Port",
+        compute="_compute_smtp_profile",
+        inverse="_inverse_smtp_profile",
+        groups="base.group_system",
+        help="Usually 587 with STARTTLS, 465 with SSL/TLS.",
+    )
+    smtp_encryption = fields.Selection(
+        selection=[
+            ("none", "None"),
+            ("starttls", "TLS (STARTTLS)"),
+            ("ssl", "SSL/TLS"),
+        ],
+        string="Connection Encryption",
+        compute="_compute_smtp_profile",
+        inverse="_inverse_smtp_profile",
+        groups="base.group_system",
+    )
+    smtp_user = fields.Char(
+        string="SMTP Login",
+        compute="_compute_smtp_profile",
+        inverse="_inverse_smtp_profile",
+        groups="base.group_system",
+    )
+    smtp_pass = fields.Char(
+        string="SMTP Password",
+        compute="_compute_smtp_profile",
+        inverse="_inverse_smtp_profile",
+        groups="base.group_system",
+        copy=False,
+    )
+    bcc_confirmation = fields.Boolean(
+        string="BCC Confirmation",
+        help="Receive a blind copy of every e-mail sent with Equisis Mail. "
+        "The copy goes to your address in the SMTP envelope only: "
+        "the other recipients never see it.",
+    )
+    equisis_smtp_summary = fields.Char(
+        string="Own SMTP Server",
+        compute="_compute_equisis_smtp_summary",
+        help="The outgoing server your e-mails leave through, "
+        "as set by an administrator.",
+    )
+
+    @property
+    def SELF_READABLE_FIELDS(self):
+        return super().SELF_READABLE_FIELDS + [
+            "bcc_confirmation",
+            "equisis_smtp_summary",
+        ]
+
+    @property
+    def SELF_WRITEABLE_FIELDS(self):
+        return super().SELF_WRITEABLE_FIELDS + ["bcc_confirmation"]
+
+    @api.depends("email")
+    def _compute_outgoing_mail_server_id(self):
+        """The host only recognises a personal server whose login is the user's
+        address; ours may log in with another name, so look it up by owner."""
+        res = super()._compute_outgoing_mail_server_id()
+        missing = self.filtered(
+            lambda u: not u.outgoing_mail_server_id and u._origin.id
+        )
+        if missing:
+            servers = (
+                self.env["ir.mail_server"]
+                .sudo()
+                .search([("owner_user_id", "in", missing._origin.ids)])
+            )
+            by_owner = {server.owner_user_id.id: server for server in servers}
+            for user in missing:
+                server = by_owner.get(user._origin.id)
+                if server and server.from_filter == user.email_normalized:
+                    user.outgoing_mail_server_id = server
+        return res
+
+    def _equisis_personal_server(self):
+        """Return the personal server owned by each user, as superuser."""
+        servers = (
+            self.env["ir.mail_server"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("owner_user_id", "in", self._origin.ids)])
+        )
+        return {server.owner_user_id.id: server for server in servers}
+
+    def _compute_smtp_profile(self):
+        servers = self._equisis_personal_server()
+        for user in self:
+            server = servers.get(user._origin.id)
+            if server:
+                user.smtp_host = server.smtp_host
+                user.smtp_port = server.smtp_port
+                user.smtp_encryption = (server.smtp_encryption or "none").removesuffix(
+                    "_strict"
+                )
+                user.smtp_user = server.smtp_user
+                user.smtp_pass = server.smtp_pass
+            else:
+                user.smtp_host = False
+                user.smtp_port = 587
+                user.smtp_encryption = "starttls"
+                user.smtp_user = False
+                user.smtp_pass = False
+
+    def _inverse_smtp_profile(self):
+        servers = self._equisis_personal_server()
+        for user in self:
+            server = servers.get(user.id)
+            if not user.smtp_host:
+                if user.smtp_user:
+                    raise ValidationError(
+                        self.env._(
+                            "User %(user)s: an SMTP login needs an SMTP server.",
+                            user=user.name,
+                        )
+                    )
+                if server:
+                    server.unlink()
+                continue
+            user._equisis_check_smtp_values()
+            values = user._equisis_mail_server_values()
+            if server:
+                server.write(values)
+            else:
+                self.env["ir.mail_server"].sudo().create(values)
+        self.invalidate_recordset(["outgoing_mail_server_id"])
+
+    def _compute_equisis_smtp_summary(self):
+        servers = self.sudo()._equisis_personal_server()
+        for user in self:
+            server = servers.get(user._origin.id)
+            user.equisis_smtp_summary = (
+                f"{server.smtp_user or ''}@{server.smtp_host}:{server.smtp_port}"
+                if server and server.smtp_user
+                else server.smtp_host
+                if server
+                else False
+            )
+
+    def _equisis_check_smtp_values(self):
+        """Refuse a profile that could never connect, before anything is saved."""
+        self.ensure_one()
+        host = (self.smtp_host or "").strip()
+        port = self.smtp_port
+        if "://" in host or not HOST_HOSTNAME_RE.match(host):
+            raise ValidationError(
+                self.env._(
+                    "User %(user)s: the SMTP server must be a host name such as "
+                    "smtp.example.com, without spaces or scheme (got %(host)s).",
+                    user=self.name,
+                    host=host,
+                )
+            )
+        if not 1 <= port <= 65535:
+            raise ValidationError(
+                self.env._(
+                    "User %(user)s: the SMTP port must be between 1 and 65535 "
+                    "(got %(port)s).",
+                    user=self.name,
+                    port=port,
+                )
+            )
+        if self.smtp_encryption == "ssl" and port == 25:
+            raise ValidationError(
+                self.env._(
+                    "User %(user)s: SSL/TLS does not work on port 25; "
+                    "use port 465 for SSL/TLS or choose STARTTLS.",
+                    user=self.name,
+                )
+            )
+        if not self.email_normalized:
+            raise ValidationError(
+                self.env._(
+                    "User %(user)s has no valid e-mail address: set one before "
+                    "giving them their own SMTP server.",
+                    user=self.name,
+                )
+            )
+
+    def _equisis_mail_server_values(self):
+        self.ensure_one()
+        return {
+            "name": self.env._("%(user)s's outgoing server", user=self.name),
+            "smtp_host": self.smtp_host.strip(),
+            "smtp_port": self.smtp_port,
+            "smtp_encryption": self.smtp_encryption or "none",
+            "smtp_authentication": "login",
+            "smtp_user": self.smtp_user or False,
+            "smtp_pass": self.smtp_pass or False,
+            "from_filter": self.email_normalized,
+            "owner_user_id": self.id,
+            "active": True,
+        }
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "email" in vals:
+            self._equisis_sync_server_address()
+        return res
+
+    def _equisis_sync_server_address(self):
+        """Follow the user's address, so the host keeps recognising the server."""
+        servers = self._equisis_personal_server()
+        for user in self:
+            server = servers.get(user.id)
+            if not server:
+                continue
+            if not user.email_normalized:
+                raise ValidationError(
+                    self.env._(
+                        "User %(user)s has an own SMTP server and needs a valid "
+                        "e-mail address.",
+                        user=user.name,
+                    )
+                )
+            server.from_filter = user.email_normalized
+        self.invalidate_recordset(["outgoing_mail_server_id"])
+
+    def action_equisis_test_smtp(self):
+        """Run the host's connection test on the user's own server."""
+        self.ensure_one()
+        server = self._equisis_personal_server().get(self.id)
+        if not server:
+            raise UserError(self.env._("This user has no own SMTP server yet."))
+        return server.test_smtp_connection()

@@ -1,0 +1,219 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""A real SMTP server on loopback for the Odoo tests.
+
+``SmtpFixture`` runs aiosmtpd on a free 127.0.0.1 port and records, for each
+message it accepts, the envelope (MAIL FROM, every RCPT TO), the raw bytes and
+the AUTH login. It can require AUTH with given credentials and answer with a
+chosen error code for fault tests.
+
+Odoo never delivers while tests run (``ir.mail_server._disable_send``).
+``real_delivery()`` is the one narrow, documented way to let delivery happen
+inside a test: it switches that guard off for the ``with`` block only.
+"""
+
+import contextlib
+import email
+import email.policy
+import socket
+from dataclasses import dataclass, field
+from unittest.mock import patch
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from odoo.tests import common, tagged  # noqa: F401
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list
+    raw: bytes
+    login: str | None
+
+    @property
+    def message(self):
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
+
+    def attachments(self):
+        return [
+            (part.get_filename(), part.get_content())
+            for part in self.message.iter_attachments()
+        ]
+
+    def header_text(self):
+        """Every header line as the recipients receive it."""
+        return self.raw.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+
+
+@dataclass
+class _State:
+    received: list = field(default_factory=list)
+    credentials: tuple | None = None
+    fail_rcpt: dict = field(default_factory=dict)
+    fail_data_after: int | None = None
+    fail_data_code: str = "421 4.3.0 Service shutting down"
+    connections: int = 0
+
+
+class _Handler:
+    def __init__(self, state):
+        self.state = state
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.state.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.state.credentials and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        answer = self.state.fail_rcpt.get(address.lower())
+        if answer:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        limit = self.state.fail_data_after
+        if limit is not None and len(self.state.received) >= limit:
+            return self.state.fail_data_code
+        login = session.auth_data.login.decode() if session.auth_data else None
+        self.state.received.append(
+            ReceivedMail(
+                mail_from=envelope.mail_from,
+                rcpt_tos=list(envelope.rcpt_tos),
+                raw=envelope.original_content or envelope.content,
+                login=login,
+            )
+        )
+        return "250 Message accepted for delivery"
+
+
+class _Authenticator:
+    def __init__(self, state):
+        self.state = state
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword) or not self.state.credentials:
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode()
+        password = auth_data.password.decode()
+        if (login, password) == self.state.credentials:
+            return AuthResult(success=True, auth_data=auth_data)
+        return AuthResult(
+            success=False,
+            handled=False,
+            message="535 5.7.8 Authentication credentials invalid",
+        )
+
+
+class SmtpFixture:
+    """A recording SMTP server on a free loopback port."""
+
+    def __init__(self, credentials=None):
+        self.credentials = credentials
+        self.state = _State(credentials=credentials)
+        self.port = _free_port()
+        self.controller = Controller(
+            _Handler(self.state),
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=_Authenticator(self.state),
+            auth_required=False,
+            auth_require_tls=False,
+            decode_data=False,
+            data_size_limit=80 * 1024 * 1024,
+        )
+
+    host = "127.0.0.1"
+
+    @property
+    def received(self):
+        return self.state.received
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+
+    def reset(self):
+        self.state.received.clear()
+        self.state.fail_rcpt.clear()
+        self.state.fail_data_after = None
+        self.state.connections = 0
+        self.state.credentials = self.credentials
+
+    def require_auth(self, login, password):
+        self.state.credentials = (login, password)
+
+    def refuse_recipient(self, address, answer="550 5.1.1 Mailbox unavailable"):
+        self.state.fail_rcpt[address.lower()] = answer
+
+    def fail_data_after(self, count, answer="421 4.3.0 Service shutting down"):
+        self.state.fail_data_after = count
+        self.state.fail_data_code = answer
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def real_delivery(env):
+    """Let ``ir.mail_server`` really talk SMTP inside this block.
+
+    Odoo's test mode turns delivery into a no-op; only the fixture on
+    loopback can be reached here, so nothing leaves the machine.
+    """
+    server_class = env.registry["ir.mail_server"]
+    with patch.object(server_class, "_disable_send", classmethod(lambda cls: False)):
+        yield
+
+
+class EquisisMailCase(common.TransactionCase):
+    """Sets up a running SMTP fixture for the class and a helper to send."""
+
+    smtp_credentials = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.smtp = SmtpFixture(credentials=cls.smtp_credentials).start()
+        cls.addClassCleanup(cls.smtp.stop)
+        # The company's usual server points at a second fixture, so that a mail
+        # that should leave through a personal server but did not is seen.
+        cls.default_smtp = SmtpFixture().start()
+        cls.addClassCleanup(cls.default_smtp.stop)
+        cls.env["ir.mail_server"].search([]).active = False
+        cls.default_server = cls.env["ir.mail_server"].create(
+            {
+                "name": "Company server (test)",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": cls.default_smtp.port,
+                "smtp_encryption": "none",
+                "sequence": 1,
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.smtp.reset()
+        self.default_smtp.reset()
+
+    def flush_mail_queue(self, mails=None):
+        """Send queued mails for real, as the host's queue would."""
+        mails = mails or self.env["mail.mail"].search([("state", "=", "outgoing")])
+        with real_delivery(self.env):
+            mails.send()
+        return mails

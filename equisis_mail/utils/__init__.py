@@ -1,0 +1,1 @@
+"""Pure helpers, importable without Odoo (tested by the root pytest suite)."""

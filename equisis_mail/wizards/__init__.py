@@ -1,0 +1,3 @@
+from . import equisis_mail_send
+from . import equisis_mail_send_line
+from . import equisis_mail_to

@@ -1,0 +1,233 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
+from odoo import api, fields, models
+
+from ..utils.addresses import split_recipients
+
+
+class EquisisMailSendLine(models.TransientModel):
+    """One mail of the send window: a document and its recipients."""
+
+    _name = "equisis.mail.send.line"
+    _description = "Mail to Send"
+    _order = "id"
+
+    wizard_id = fields.Many2one(
+        comodel_name="equisis.mail.send",
+        required=True,
+        ondelete="cascade",
+        index=True,
+    )
+    move_id = fields.Many2one(
+        comodel_name="account.move",
+        ondelete="set null",
+        readonly=True,
+    )
+    move_type = fields.Selection(related="move_id.move_type")
+    partner_id = fields.Many2one(comodel_name="res.partner")
+    email_from = fields.Char(
+        string="From",
+        default=lambda self: self.env.user.email_formatted,
+        readonly=True,
+    )
+    email_to = fields.Char(
+        string="Recipients",
+        help="Several addresses separated by ;",
+    )
+    letter_id = fields.Many2one(
+        comodel_name="equisis.letter",
+        domain="[('letter_type', '=', 'accompaniment'), ('target', '=', move_type)]",
+    )
+    subject = fields.Char(
+        compute="_compute_mail_content",
+        store=True,
+        readonly=False,
+    )
+    body_html = fields.Html(
+        compute="_compute_mail_content",
+        store=True,
+        readonly=False,
+        sanitize="email_outgoing",
+    )
+    render_error = fields.Char(compute="_compute_mail_content", store=True)
+    attachment_ids = fields.Many2many(
+        comodel_name="ir.attachment",
+        string="Annexes",
+        help="Files that go with the document's PDF.",
+    )
+    available_annex_ids = fields.Many2many(
+        comodel_name="ir.attachment",
+        compute="_compute_available_annex_ids",
+        string="Attachments of the Document",
+    )
+    report_id = fields.Many2one(
+        comodel_name="ir.actions.report",
+        compute="_compute_report_id",
+        string="PDF Report",
+    )
+    pdf_name = fields.Char(compute="_compute_report_id", string="PDF")
+    attachment_count = fields.Integer(
+        compute="_compute_attachment_count", string="Attachments"
+    )
+    problem = fields.Char(compute="_compute_problem")
+
+    @api.depends("letter_id")
+    def _compute_mail_content(self):
+        by_letter = defaultdict(lambda: self.browse())
+        for line in self:
+            by_letter[line.letter_id] |= line
+        for letter, lines in by_letter.items():
+            moves = lines.move_id
+            if not letter or not moves:
+                lines.subject = lines.subject or False
+                lines.body_html = lines.body_html or False
+                lines.render_error = False
+                continue
+            try:
+                rendered = letter._render_for_moves(moves)
+            except Exception as error:  # noqa: BLE001 - the reason shows on the line
+                lines.render_error = self.env._(
+                    "The letter %(code)s could not be rendered: %(error)s",
+                    code=letter.code,
+                    error=error,
+                )
+                continue
+            for line in lines:
+                values = rendered.get(line.move_id.id, {})
+                line.subject = values.get("subject")
+                line.body_html = values.get("body")
+                line.render_error = False
+
+    @api.depends("move_id")
+    def _compute_available_annex_ids(self):
+        annexes = self.env["equisis.mail.send"]._annexes_by_move(self.move_id)
+        for line in self:
+            line.available_annex_ids = annexes.get(line.move_id.id, [])
+
+    @api.depends("move_id", "wizard_id.print_form_id")
+    def _compute_report_id(self):
+        forms = self.env["equisis.letter"]._choose_print_form(self.move_id)
+        for line in self:
+            wizard_form = line.wizard_id.print_form_id
+            form = (
+                wizard_form
+                if wizard_form.target == line.move_id.move_type
+                else forms.get(line.move_id.move_type)
+            )
+            line.report_id = form._get_report() if form or line.move_id else False
+            line.pdf_name = (
+                line.move_id._get_invoice_report_filename(report=line.report_id)
+                if line.move_id and line.report_id
+                else False
+            )
+
+    @api.depends("attachment_ids", "report_id")
+    def _compute_attachment_count(self):
+        for line in self:
+            line.attachment_count = len(line.attachment_ids) + (
+                1 if line.report_id else 0
+            )
+
+    @api.depends(
+        "move_id.state",
+        "email_to",
+        "email_from",
+        "letter_id",
+        "subject",
+        "render_error",
+        "report_id",
+        "attachment_ids",
+    )
+    def _compute_problem(self):
+        max_size = self.env["ir.mail_server"].sudo()._get_max_email_size() * 1024 * 1024
+        annex_sizes = {
+            attachment.id: attachment.file_size
+            for attachment in self.attachment_ids.sudo()
+        }
+        letters_by_target = {
+            target
+            for target in self.env["equisis.letter"]
+            .search([("letter_type", "=", "accompaniment")])
+            .mapped("target")
+        }
+        for line in self:
+            line.problem = line._find_problem(max_size, annex_sizes, letters_by_target)
+
+    def _find_problem(self, max_size, annex_sizes, letter_targets):
+        """The first reason this line cannot be sent, in the user's language."""
+        move = self.move_id
+        if not move:
+            return self.env._("The document no longer exists.")
+        if move.state != "posted":
+            return self.env._(
+                "The document %(name)s is not posted.", name=move.display_name
+            )
+        if not self.env.user.email_normalized:
+            return self.env._(
+                "You have no e-mail address: set one in your preferences."
+            )
+        valid, invalid = split_recipients(self.email_to)
+        if invalid:
+            return self.env._(
+                "Malformed address: %(address)s", address=", ".join(invalid)
+            )
+        if not valid:
+            return self.env._("No recipient: type an address (several separated by ;).")
+        if not self.letter_id:
+            if move.move_type not in letter_targets:
+                return self.env._(
+                    "No accompanying letter exists for this kind of document."
+                )
+            return self.env._("Choose an accompanying letter.")
+        if self.render_error:
+            return self.render_error
+        if not (self.subject or "").strip():
+            return self.env._("The subject is empty.")
+        if "\n" in self.subject or "\r" in self.subject:
+            return self.env._("The subject must fit on one line.")
+        if not self.report_id:
+            return self.env._("No print form for this kind of document.")
+        size = sum(
+            annex_sizes.get(attachment.id, 0) for attachment in self.attachment_ids
+        )
+        size += move.invoice_pdf_report_id.sudo().file_size or 0
+        if max_size and size * 4 / 3 > max_size:
+            return self.env._(
+                "The attachments (%(size).1f MB) exceed the mail server's limit "
+                "of %(limit).1f MB.",
+                size=size / 1024 / 1024,
+                limit=max_size / 1024 / 1024,
+            )
+        return False
+
+    def _sending_values(self):
+        self.ensure_one()
+        recipients, _invalid = split_recipients(self.email_to)
+        return {
+            "email_to": recipients,
+            "subject": self.subject,
+            "body": self.body_html,
+            "attachment_ids": self.attachment_ids.ids,
+            "report_id": self.report_id.id,
+            "bcc": self.wizard_id.bcc_confirmation,
+        }
+
+    def action_open_line(self):
+        """Open the detail of one mail."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [
+                (
+                    self.env.ref("equisis_mail.equisis_mail_send_line_view_form").id,
+                    "form",
+                )
+            ],
+            "target": "new",
+            "name": self.move_id.display_name,
+        }

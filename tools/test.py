@@ -1,0 +1,208 @@
+"""The test command: linters, the checks that need no Odoo, then the Odoo suite.
+
+Usage: ``python3 tools/test.py`` (what ``make test`` runs).
+
+Each suite prints a closing line ``<suite>: N passed, N failed``; the command
+exits non-zero when any suite failed. Without an installed Odoo, the Odoo
+suite is skipped and the command says so loudly.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+
+ROOT = harness.ROOT
+ADDON = "equisis_mail"
+TOOLS_VENV = ROOT / ".venv"
+TOOL_PACKAGES = {
+    "pytest": "pytest",
+    "ruff": "ruff",
+    "pylint_odoo": "pylint-odoo",
+    "polib": "polib",
+    "whool": "whool",
+}
+# Log lines the suite provokes on purpose. Keep this list short and precise.
+EXPECTED_LOG = [
+    re.compile(r"odoo\.addons\.equisis_mail\.tests\..* EXPECTED"),
+]
+LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ "
+    r"(?P<level>[A-Z]+) (?P<db>\S+) (?P<logger>\S+): "
+)
+RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
+
+
+def tools_python():
+    python = TOOLS_VENV / "bin" / "python"
+    if not python.exists():
+        harness.say(f"creating the tools virtualenv in {TOOLS_VENV}")
+        venv.EnvBuilder(with_pip=True).create(TOOLS_VENV)
+    missing = [
+        package
+        for module, package in TOOL_PACKAGES.items()
+        if subprocess.run(
+            [str(python), "-c", f"import {module}"], capture_output=True, check=False
+        ).returncode
+    ]
+    if missing:
+        harness.say(f"installing tools: {' '.join(missing)}")
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *missing], check=True
+        )
+    return str(python)
+
+
+def run_lint(python):
+    """ruff and pylint-odoo; each tool is one check."""
+    checks = {
+        "ruff check": [python, "-m", "ruff", "check", "."],
+        "ruff format": [python, "-m", "ruff", "format", "--check", "."],
+        "pylint-odoo": [
+            python,
+            "-m",
+            "pylint",
+            "--rcfile",
+            str(ROOT / ".pylintrc"),
+            ADDON,
+        ],
+    }
+    passed = failed = 0
+    for name, command in checks.items():
+        result = subprocess.run(command, cwd=ROOT, check=False)
+        if result.returncode:
+            harness.say(f"{name}: FAILED")
+            failed += 1
+        else:
+            passed += 1
+    print(f"lint: {passed} passed, {failed} failed", flush=True)
+    return failed == 0
+
+
+def run_pytest(python):
+    report = Path(tempfile.mkstemp(suffix=".txt")[1])
+    result = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=ROOT,
+        check=False,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    print(result.stdout, end="")
+    report.unlink(missing_ok=True)
+    passed = sum(int(n) for n in re.findall(r"(\d+) passed", result.stdout))
+    failed = sum(
+        int(n) for n in re.findall(r"(\d+) (?:failed|errors?)\b", result.stdout)
+    )
+    if result.returncode not in (0, 5):
+        failed = max(failed, 1)
+    print(f"pytest: {passed} passed, {failed} failed", flush=True)
+    return failed == 0
+
+
+def analyse_odoo_log(log_path):
+    """Count tests and find failures and unexpected errors in Odoo's log."""
+    total = failures = 0
+    unexpected = []
+    with open(log_path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            match = RESULT_LINE.search(line)
+            if match and "odoo.tests.result" in line:
+                failed, errors, tests = (int(group) for group in match.groups())
+                failures += failed + errors
+                total += tests
+            log = LOG_LINE.match(line)
+            if (
+                log
+                and log["level"] in ("ERROR", "CRITICAL")
+                and "odoo.tests.result" not in line
+                and not any(pattern.search(line) for pattern in EXPECTED_LOG)
+            ):
+                unexpected.append(line.rstrip())
+    return total, failures, unexpected
+
+
+def run_odoo_suite(odoo_bin, test_tags=None):
+    python = harness.odoo_python(odoo_bin)
+    harness.ensure_odoo_python_packages(python)
+    harness.ensure_debian_packages(["initdb", "wkhtmltopdf", "chromium"])
+    workdir = Path(tempfile.mkdtemp(prefix="equisis-test-"))
+    log_path = workdir / "odoo.log"
+    http_port = harness.free_port()
+    cluster = harness.PgCluster()
+    harness.say(
+        f"PostgreSQL cluster of our own in {cluster.base} on port {cluster.port}"
+    )
+    try:
+        cluster.start()
+        command = [
+            odoo_bin,
+            *cluster.odoo_args(),
+            "--database",
+            "equisis_test",
+            "--addons-path",
+            str(ROOT),
+            "--data-dir",
+            str(workdir / "data"),
+            "--http-port",
+            str(http_port),
+            "--init",
+            ADDON,
+            "--test-enable",
+            "--test-tags",
+            test_tags or f"/{ADDON}",
+            "--stop-after-init",
+            "--no-database-list",
+            "--max-cron-threads",
+            "0",
+            "--log-level",
+            "test",
+            "--logfile",
+            str(log_path),
+        ]
+        harness.say(f"running the Odoo suite (log: {log_path})")
+        env = dict(os.environ, EQUISIS_TEST_HTTP_PORT=str(http_port))
+        result = subprocess.run(command, check=False, env=env)
+        subprocess.run(["tail", "-n", "5", str(log_path)], check=False)
+        total, failures, unexpected = analyse_odoo_log(log_path)
+    finally:
+        cluster.stop()
+    for line in unexpected[:40]:
+        print(f"UNEXPECTED: {line}")
+    if result.returncode:
+        harness.say(f"odoo exited with {result.returncode}")
+    failed = failures + len(unexpected) + (1 if result.returncode else 0)
+    if total == 0:
+        harness.say("the Odoo suite ran no test")
+        failed = max(failed, 1)
+    print(f"odoo: {total - failures} passed, {failed} failed", flush=True)
+    if failed:
+        harness.say(f"Odoo log kept in {log_path}")
+    return failed == 0
+
+
+def main():
+    os.chdir(ROOT)
+    harness.ensure_debian_packages(["msgfmt"])
+    python = tools_python()
+    ok = run_lint(python)
+    ok = run_pytest(python) and ok
+    odoo_bin, why = harness.find_odoo()
+    if odoo_bin:
+        ok = run_odoo_suite(odoo_bin, os.environ.get("EQUISIS_TEST_TAGS")) and ok
+    else:
+        print("=" * 72)
+        print(f"ODOO SUITE SKIPPED: {why}.")
+        print("Only the checks that need no Odoo ran; install Odoo 19 to run it.")
+        print("=" * 72, flush=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
