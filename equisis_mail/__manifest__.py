@@ -18,9 +18,13 @@
         "views/equisis_letter_views.xml",
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
+        "views/account_move_views.xml",
         "wizards/equisis_mail_send_views.xml",
         "wizards/equisis_mail_to_views.xml",
         "data/ir_actions_server_data.xml",
+    ],
+    "demo": [
+        "demo/equisis_mail_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

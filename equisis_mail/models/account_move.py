@@ -285,6 +285,7 @@ class AccountMove(models.Model):
         moves = self.sudo().search([("equisis_send_data", "!=", False)], order="id")
         self.env["ir.cron"]._commit_progress(remaining=len(moves))
         sent_by_author = defaultdict(list)
+        failed_by_author = defaultdict(list)
         for chunk_ids in split_every(CHUNK, moves.ids):
             chunk = self.sudo().browse(chunk_ids)
             by_author = defaultdict(lambda: self.browse())
@@ -297,11 +298,24 @@ class AccountMove(models.Model):
                     continue
                 data = {move.id: move.equisis_send_data for move in author_moves}
                 author_moves.equisis_send_data = False
-                mails = (
-                    author_moves.with_user(author)
-                    .with_company(author_moves.company_id[:1])
-                    ._equisis_prepare_mails(data)
-                )
+                try:
+                    with self.env.cr.savepoint():
+                        mails = (
+                            author_moves.with_user(author)
+                            .with_company(author_moves.company_id[:1])
+                            ._equisis_prepare_mails(data)
+                        )
+                except (UserError, ValueError) as error:
+                    # Nothing was sent: say why on each document.
+                    for move in author_moves:
+                        move._message_log(
+                            body=self.env._(
+                                "The e-mail could not be prepared: %(error)s",
+                                error=error,
+                            )
+                        )
+                    failed_by_author[author.partner_id.id] += author_moves.ids
+                    continue
                 mails.send()
                 sent_by_author[author.partner_id.id] += author_moves.ids
             if not self.env["ir.cron"]._commit_progress(len(chunk_ids)):

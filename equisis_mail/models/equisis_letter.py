@@ -27,6 +27,8 @@ class EquisisLetter(models.Model):
     _rec_names_search = ["code", "name"]
     _unrestricted_rendering = True
 
+    # The mixin's dynamic language is not used: a letter has one language.
+    lang = fields.Char(string="Rendering Language")
     active = fields.Boolean(default=True)
     sequence = fields.Integer(default=10)
     code = fields.Char(required=True, index=True)

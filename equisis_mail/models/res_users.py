@@ -138,15 +138,16 @@ class ResUsers(models.Model):
         for user in self:
             server = servers.get(user.id)
             if not user.smtp_host:
-                if user.smtp_user:
+                if server:
+                    # Clearing the host removes the server, login and all.
+                    server.unlink()
+                elif user.smtp_user or user.smtp_pass:
                     raise ValidationError(
                         self.env._(
                             "User %(user)s: an SMTP login needs an SMTP server.",
                             user=user.name,
                         )
                     )
-                if server:
-                    server.unlink()
                 continue
             user._equisis_check_smtp_values()
             values = user._equisis_mail_server_values()

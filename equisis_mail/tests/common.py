@@ -38,9 +38,14 @@ class ReceivedMail:
 
     def attachments(self):
         return [
-            (part.get_filename(), part.get_content())
+            (part.get_filename(), part.get_payload(decode=True))
             for part in self.message.iter_attachments()
         ]
+
+    def recipient_headers(self):
+        """To, Cc and Bcc as the recipients receive them."""
+        message = self.message
+        return " ".join(str(message[name] or "") for name in ("To", "Cc", "Bcc"))
 
     def header_text(self):
         """Every header line as the recipients receive it."""
@@ -170,6 +175,20 @@ def _free_port():
 
 
 @contextlib.contextmanager
+def cron_progress_without_commit(env):
+    """Run a cron method inside a test transaction.
+
+    ``ir.cron._commit_progress`` commits, which a test cannot allow; here it
+    only reports unlimited time left, as it does outside a cron run.
+    """
+    cron_class = env.registry["ir.cron"]
+    with patch.object(
+        cron_class, "_commit_progress", lambda self, processed=0, **kw: float("inf")
+    ):
+        yield
+
+
+@contextlib.contextmanager
 def real_delivery(env):
     """Let ``ir.mail_server`` really talk SMTP inside this block.
 
@@ -195,6 +214,10 @@ class EquisisMailCase(common.TransactionCase):
         # that should leave through a personal server but did not is seen.
         cls.default_smtp = SmtpFixture().start()
         cls.addClassCleanup(cls.default_smtp.stop)
+        # wkhtmltopdf fetches the report's assets from report.url. The test
+        # server shares this database and would wait on the test transaction's
+        # locks, so point it where nothing answers: PDFs come out unstyled, fast.
+        cls.env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
         cls.env["ir.mail_server"].search([]).active = False
         cls.default_server = cls.env["ir.mail_server"].create(
             {
@@ -217,3 +240,90 @@ class EquisisMailCase(common.TransactionCase):
         with real_delivery(self.env):
             mails.send()
         return mails
+
+
+class EquisisSendCase(EquisisMailCase):
+    """Adds a sender with a personal server on the fixture, and invoices."""
+
+    smtp_credentials = ("sender-login", "sender-secret")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.email = "company@example.com"
+        cls.sender = cls.env["res.users"].create(
+            {
+                "name": "Sophie Sender",
+                "login": "sophie",
+                "email": "sophie@example.com",
+                "signature": "<p>Sophie Sender, Accounting</p>",
+                "group_ids": [
+                    (4, cls.env.ref("account.group_account_invoice").id),
+                    (4, cls.env.ref("base.group_user").id),
+                ],
+            }
+        )
+        cls.sender.write(
+            {
+                "smtp_host": cls.smtp.host,
+                "smtp_port": cls.smtp.port,
+                "smtp_encryption": "none",
+                "smtp_user": "sender-login",
+                "smtp_pass": "sender-secret",
+            }
+        )
+        for code in ("fr_FR", "nl_NL", "fr_BE", "nl_BE"):
+            cls.env["res.lang"]._activate_lang(code)
+        cls.product = cls.env["product.product"].create(
+            {"name": "Consulting", "list_price": 100.0}
+        )
+
+    @classmethod
+    def make_partner(cls, name, email, lang="en_US"):
+        return cls.env["res.partner"].create(
+            {"name": name, "email": email, "lang": lang}
+        )
+
+    @classmethod
+    def make_invoice(cls, partner, amount=1234.56, move_type="out_invoice", post=True):
+        move = cls.env["account.move"].create(
+            {
+                "move_type": move_type,
+                "partner_id": partner.id,
+                "invoice_date": "2026-11-02",
+                "invoice_date_due": "2026-12-02",
+                "invoice_line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "name": "Consulting",
+                            "product_id": cls.product.id,
+                            "quantity": 1,
+                            "price_unit": amount,
+                            "tax_ids": [(6, 0, [])],
+                        },
+                    )
+                ],
+            }
+        )
+        if post:
+            move.action_post()
+        return move
+
+    def open_wizard(self, moves, user=None):
+        """Run the contract's server action, as the user would from the list."""
+        user = user or self.sender
+        action = self.env.ref("equisis_mail.account_move_action_send_email")
+        result = (
+            action.with_user(user)
+            .with_context(active_model="account.move", active_ids=moves.ids)
+            .run()
+        )
+        self.assertEqual(result["res_model"], "equisis.mail.send")
+        return self.env["equisis.mail.send"].with_user(user).browse(result["res_id"])
+
+    def send(self, wizard):
+        """Validate the window and let the mails really leave."""
+        with real_delivery(self.env):
+            return wizard.with_context(force_report_rendering=True).action_send()

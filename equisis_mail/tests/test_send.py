@@ -1,0 +1,324 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
+
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from .common import EquisisSendCase, cron_progress_without_commit, real_delivery
+
+
+@tagged("post_install", "-at_install")
+class TestSend(EquisisSendCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fr = cls.make_partner("Client Français", "client@example.fr", lang="fr_BE")
+        cls.nl = cls.make_partner("Klant NL", "a@x.example; b@y.example", lang="nl_BE")
+        cls.nobody = cls.make_partner("Sans Adresse", False, lang="fr_BE")
+
+    def _received_for(self, address):
+        return [mail for mail in self.smtp.received if address in mail.rcpt_tos]
+
+    def test_acceptance_three_invoices(self):
+        """The issue's acceptance, from the contract's names alone."""
+        self.sender.bcc_confirmation = True
+        moves = (
+            self.make_invoice(self.fr)
+            | self.make_invoice(self.nl)
+            | self.make_invoice(self.nobody)
+        )
+        wizard = self.open_wizard(moves)
+        self.assertTrue(wizard.bcc_confirmation)
+        self.assertEqual(len(wizard.line_ids), 3)
+        lines = {line.move_id: line for line in wizard.line_ids}
+        self.assertFalse(lines[moves[0]].problem)
+        self.assertFalse(lines[moves[1]].problem)
+        self.assertTrue(lines[moves[2]].problem)
+        self.assertIn(";", lines[moves[1]].email_to)
+
+        self.send(wizard)
+
+        self.assertEqual(len(self.smtp.received), 2, "two mails, no more")
+        self.assertFalse(self.default_smtp.received)
+        fr_mail = self._received_for("client@example.fr")[0]
+        nl_mail = self._received_for("a@x.example")[0]
+        self.assertIn("b@y.example", nl_mail.rcpt_tos)
+        for received, move, word in (
+            (fr_mail, moves[0], "Facture"),
+            (nl_mail, moves[1], "Factuur"),
+        ):
+            self.assertEqual(received.login, "sender-login")
+            message = received.message
+            self.assertIn(word, message["Subject"])
+            self.assertIn(move.name, message["Subject"])
+            body = message.get_body(("html",)).get_content()
+            self.assertIn("Sophie Sender, Accounting", body)
+            pdfs = [
+                content
+                for name, content in received.attachments()
+                if name.endswith(".pdf")
+            ]
+            self.assertEqual(len(pdfs), 1)
+            self.assertTrue(pdfs[0].startswith(b"%PDF"))
+            # BCC confirmation: in the envelope, in no header.
+            self.assertIn("sophie@example.com", received.rcpt_tos)
+            self.assertNotIn("sophie@example.com", received.recipient_headers())
+            self.assertNotIn("\r\nBcc:", received.header_text())
+            self.assertNotIn("X-Equisis", received.header_text())
+        self.assertTrue(moves[0].is_move_sent)
+        self.assertTrue(moves[1].is_move_sent)
+        self.assertFalse(moves[2].is_move_sent)
+        # The chatter tells what left, with the PDF.
+        message = moves[0].message_ids.filtered(
+            lambda m: m.subject and "Facture" in m.subject
+        )
+        self.assertTrue(message)
+        self.assertTrue(
+            message.attachment_ids.filtered(lambda a: a.mimetype == "application/pdf")
+        )
+        # The red line stays in the window with its reason.
+        self.assertEqual(wizard.line_ids.move_id, moves[2])
+
+    def test_without_bcc_nobody_else_receives(self):
+        move = self.make_invoice(self.fr)
+        wizard = self.open_wizard(move)
+        wizard.bcc_confirmation = False
+        self.send(wizard)
+        self.assertEqual(self.smtp.received[0].rcpt_tos, ["client@example.fr"])
+        # No follower was added nor notified.
+        self.assertNotIn(self.fr, move.message_partner_ids)
+
+    def test_red_line_reasons(self):
+        draft = self.make_invoice(self.fr, post=False)
+        posted = self.make_invoice(self.fr)
+        wizard = self.open_wizard(draft | posted)
+        lines = {line.move_id: line for line in wizard.line_ids}
+        self.assertIn("not posted", lines[draft].problem)
+        line = lines[posted]
+        self.assertFalse(line.problem)
+        line.email_to = "good@example.com; not-an-address"
+        self.assertIn("not-an-address", line.problem)
+        line.email_to = ""
+        self.assertIn("No recipient", line.problem)
+        line.email_to = (
+            "Jean Dupont <jean@example.fr>, good@example.com; good@example.com"
+        )
+        self.assertFalse(line.problem)
+        self.assertEqual(
+            line._sending_values()["email_to"], ["jean@example.fr", "good@example.com"]
+        )
+        line.subject = "Hello\r\nBcc: evil@example.com"
+        self.assertIn("one line", line.problem)
+
+    def test_no_letter_for_vendor_bills(self):
+        vendor = self.make_partner("Vendor", "vendor@example.com")
+        bill = self.make_invoice(vendor, move_type="in_invoice")
+        wizard = self.open_wizard(bill)
+        self.assertIn("No accompanying letter", wizard.line_ids.problem)
+        self.env["equisis.letter"].create(
+            {
+                "code": "BILL-EN",
+                "name": "About bill {{ object.ref or object.name }}",
+                "letter_type": "accompaniment",
+                "target": "in_invoice",
+                "lang_id": self.env.ref("base.lang_en").id,
+                "body_html": "<p>Please find our remarks about your bill.</p>",
+            }
+        )
+        wizard = self.open_wizard(bill)
+        self.assertFalse(wizard.line_ids.problem, wizard.line_ids.problem)
+        self.send(wizard)
+        self.assertEqual(self.smtp.received[0].rcpt_tos, ["vendor@example.com"])
+        self.assertTrue(bill.is_move_sent)
+
+    def test_sender_without_address(self):
+        move = self.make_invoice(self.fr)
+        user = self.env["res.users"].create(
+            {
+                "name": "No Mail",
+                "login": "nomail",
+                "group_ids": [
+                    Command.link(self.env.ref("account.group_account_invoice").id)
+                ],
+            }
+        )
+        wizard = self.open_wizard(move, user=user)
+        self.assertIn("no e-mail address", wizard.line_ids.problem)
+        with self.assertRaises(UserError):
+            wizard.action_send()
+
+    def _annex(self, move, name="terms.txt", content=b"General terms"):
+        return self.env["ir.attachment"].create(
+            {
+                "name": name,
+                "raw": content,
+                "res_model": "account.move",
+                "res_id": move.id,
+                "mimetype": "text/plain",
+            }
+        )
+
+    def test_annexes_automatic_and_manual(self):
+        move = self.make_invoice(self.fr)
+        annex = self._annex(move)
+        # Company setting off: proposed for ticking, not attached.
+        self.env.company.send_annexes_by_mail = False
+        line = self.open_wizard(move).line_ids
+        self.assertFalse(line.attachment_ids)
+        self.assertEqual(line.available_annex_ids, annex)
+        line.attachment_ids = [Command.link(annex.id)]
+        self.send(line.wizard_id)
+        names = [name for name, _content in self.smtp.received[0].attachments()]
+        self.assertIn("terms.txt", names)
+        # Company setting on: attached by default.
+        self.smtp.reset()
+        self.env.company.send_annexes_by_mail = True
+        move2 = self.make_invoice(self.fr)
+        annex2 = self._annex(move2, "plan.txt", b"plan")
+        line = self.open_wizard(move2).line_ids
+        self.assertEqual(line.attachment_ids, annex2)
+        self.send(line.wizard_id)
+        attachments = dict(self.smtp.received[0].attachments())
+        self.assertEqual(attachments["plan.txt"], b"plan")
+
+    def test_existing_pdf_is_reused(self):
+        move = self.make_invoice(self.fr)
+        wizard = self.open_wizard(move)
+        self.send(wizard)
+        pdf = move.invoice_pdf_report_id
+        self.assertTrue(pdf)
+        self.smtp.reset()
+        self.send(self.open_wizard(move))
+        self.assertEqual(move.invoice_pdf_report_id, pdf)
+        sent = dict(self.smtp.received[0].attachments())
+        self.assertEqual(sent[pdf.name], pdf.raw)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_failure_then_retry_without_duplicates(self):
+        moves = self.make_invoice(self.fr) | self.make_invoice(self.nl)
+        self.smtp.refuse_recipient("client@example.fr", "550 5.1.1 No such user")
+        self.send(self.open_wizard(moves))
+        self.assertFalse(moves[0].is_move_sent)
+        self.assertTrue(moves[1].is_move_sent)
+        self.assertEqual(moves[0].equisis_mail_state, "failed")
+        self.assertIn("550", moves[0].equisis_mail_failure)
+        self.assertEqual(len(self.smtp.received), 1)
+        # The cause is fixed; retrying sends only what did not go.
+        self.smtp.reset()
+        with real_delivery(self.env):
+            moves.action_equisis_retry_mail()
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertIn("client@example.fr", self.smtp.received[0].rcpt_tos)
+        self.assertTrue(moves[0].is_move_sent)
+        with self.assertRaises(UserError):
+            moves.action_equisis_retry_mail()
+
+    def test_same_invoice_twice_is_refused_while_queued(self):
+        move = self.make_invoice(self.fr)
+        wizard = self.open_wizard(move)
+        second = self.open_wizard(move)
+        # The first send leaves its mail in the queue (delivery off here).
+        wizard.action_send()
+        with self.assertRaisesRegex(UserError, "already waiting"):
+            second.action_send()
+
+    def test_large_batch_goes_to_background(self):
+        self.env["ir.config_parameter"].set_param(
+            "equisis_mail.background_threshold", 2
+        )
+        moves = (
+            self.make_invoice(self.fr)
+            | self.make_invoice(self.nl)
+            | self.make_invoice(self.fr)
+        )
+        wizard = self.open_wizard(moves)
+        self.send(wizard)
+        self.assertFalse(self.smtp.received)
+        self.assertTrue(all(move.equisis_send_data for move in moves))
+        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
+        with real_delivery(self.env), cron_progress_without_commit(self.env):
+            self.env["account.move"].with_context(
+                force_report_rendering=True
+            )._cron_equisis_send()
+        self.assertEqual(len(self.smtp.received), 3)
+        self.assertTrue(all(moves.mapped("is_move_sent")))
+        self.assertFalse(any(moves.mapped("equisis_send_data")))
+        self.assertTrue(all(r.login == "sender-login" for r in self.smtp.received))
+
+    def test_opening_window_renders_no_pdf(self):
+        moves = self.make_invoice(self.fr) | self.make_invoice(self.nl)
+        before = self.env["ir.attachment"].search_count(
+            [("mimetype", "=", "application/pdf")]
+        )
+        self.open_wizard(moves)
+        after = self.env["ir.attachment"].search_count(
+            [("mimetype", "=", "application/pdf")]
+        )
+        self.assertEqual(before, after)
+
+    def test_attachments_too_large(self):
+        move = self.make_invoice(self.fr)
+        self.env["ir.config_parameter"].set_param("base.default_max_email_size", "1")
+        big = self._annex(move, "big.bin", b"x" * (2 * 1024 * 1024))
+        line = self.open_wizard(move).line_ids
+        line.attachment_ids = [Command.link(big.id)]
+        self.assertIn("exceed", line.problem)
+
+    def test_uploaded_annex(self):
+        move = self.make_invoice(self.fr)
+        line = self.open_wizard(move).line_ids
+        upload = (
+            self.env["ir.attachment"]
+            .with_user(self.sender)
+            .create(
+                {
+                    "name": "extra.txt",
+                    "datas": base64.b64encode(b"extra"),
+                    "mimetype": "text/plain",
+                }
+            )
+        )
+        line.attachment_ids = [Command.link(upload.id)]
+        self.send(line.wizard_id)
+        self.assertEqual(
+            dict(self.smtp.received[0].attachments())["extra.txt"], b"extra"
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestSendTour(HttpCase):
+    def test_send_tour(self):
+        admin = self.env.ref("base.user_admin")
+        admin.email = "admin@example.com"
+        Partner = self.env["res.partner"]
+        product = self.env["product.product"].create({"name": "Tour service"})
+        for name, email in (
+            ("Tour Client A", "a@example.com"),
+            ("Tour Client B", "b@example.com"),
+            ("Tour Client C", False),
+        ):
+            move = self.env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": Partner.create({"name": name, "email": email}).id,
+                    "invoice_date": "2026-11-02",
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"product_id": product.id, "price_unit": 100, "tax_ids": []}
+                        )
+                    ],
+                }
+            )
+            move.action_post()
+        self.start_tour(
+            "/odoo/action-account.action_move_out_invoice_type",
+            "equisis_mail_send_tour",
+            login="admin",
+        )
+        move = self.env["account.move"].search(
+            [("partner_id.name", "=", "Tour Client C")]
+        )
+        self.assertIn("fixed@example.com", move.message_ids[0].body)

@@ -1,0 +1,42 @@
+"""The test command must fail on what Odoo hides behind a zero exit code."""
+
+LINE = "2026-11-28 10:00:00,000 123 {level} db {logger}: {text}\n"
+
+
+def write_log(tmp_path, *lines):
+    path = tmp_path / "odoo.log"
+    path.write_text("".join(LINE.format(**line) for line in lines))
+    return path
+
+
+def test_counts_tests_and_failures(testcmd, tmp_path):
+    log = write_log(
+        tmp_path,
+        {
+            "level": "INFO",
+            "logger": "odoo.tests.result",
+            "text": "0 failed, 0 error(s) of 7 tests when loading database 'db'",
+        },
+        {
+            "level": "ERROR",
+            "logger": "odoo.tests.result",
+            "text": "1 failed, 1 error(s) of 5 tests when loading database 'db'",
+        },
+    )
+    total, failures, unexpected = testcmd.analyse_odoo_log(log)
+    assert (total, failures, unexpected) == (12, 2, [])
+
+
+def test_unexpected_error_lines_fail(testcmd, tmp_path):
+    log = write_log(
+        tmp_path,
+        {
+            "level": "ERROR",
+            "logger": "odoo.addons.mail.models.mail_mail",
+            "text": "boom",
+        },
+        {"level": "WARNING", "logger": "odoo.x", "text": "fine"},
+    )
+    _total, _failures, unexpected = testcmd.analyse_odoo_log(log)
+    assert len(unexpected) == 1
+    assert "boom" in unexpected[0]

@@ -1,0 +1,163 @@
+"""The run command: a demo database with equisis_mail at http://localhost:8069.
+
+Usage: ``python3 tools/demo.py`` (what ``make run`` runs). Ctrl-C stops
+everything it started; a second run reuses the database.
+
+- PostgreSQL: a cluster of our own in ``.demo/pg`` (git-ignored), port 54329.
+- Mail: a catcher on 127.0.0.1:2525 stores every mail in ``.demo/mails``.
+- Odoo: database ``equisis_demo``, login admin / admin.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+
+ROOT = harness.ROOT
+DEMO = ROOT / ".demo"
+DB = "equisis_demo"
+PG_PORT = int(os.environ.get("EQUISIS_DEMO_PG_PORT", "54329"))
+SMTP_PORT = int(os.environ.get("EQUISIS_DEMO_SMTP_PORT", "2525"))
+HTTP_PORT = int(os.environ.get("EQUISIS_DEMO_HTTP_PORT", "8069"))
+
+SETUP_SCRIPT = """
+env["ir.config_parameter"].set_param("web.base.url", "http://localhost:{http}")
+env["ir.config_parameter"].set_param("web.base.url.freeze", "True")
+server = env["ir.mail_server"].search([("owner_user_id", "=", False)], limit=1)
+values = {{"name": "Demo mail catcher", "smtp_host": "127.0.0.1",
+          "smtp_port": {smtp}, "smtp_encryption": "none"}}
+server.write(values) if server else env["ir.mail_server"].create(values)
+admin = env.ref("base.user_admin")
+admin.write({{"email": "admin@equisis-demo.example"}})
+admin.write({{"smtp_host": "127.0.0.1", "smtp_port": {smtp},
+             "smtp_encryption": "none", "smtp_user": False, "smtp_pass": False}})
+env.company.email = "invoices@equisis-demo.example"
+env.cr.commit()
+"""
+
+
+def odoo_command(odoo_bin, cluster, *args, subcommand=None):
+    return [
+        odoo_bin,
+        *([subcommand] if subcommand else []),
+        *cluster.odoo_args(),
+        "--database",
+        DB,
+        "--db-filter",
+        f"^{DB}$",
+        "--addons-path",
+        str(ROOT),
+        "--data-dir",
+        str(DEMO / "data"),
+        *args,
+    ]
+
+
+def database_ready(cluster):
+    result = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.port),
+            "-U",
+            harness.PG_ROLE,
+            "-d",
+            DB,
+            "-tAc",
+            "SELECT state FROM ir_module_module WHERE name = 'equisis_mail'",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() == "installed"
+
+
+def main():
+    odoo_bin, why = harness.find_odoo()
+    if not odoo_bin:
+        sys.exit(f"Cannot run the demo: {why}. Install Odoo 19 first (see README).")
+    harness.ensure_debian_packages(["initdb", "wkhtmltopdf"])
+    python = harness.odoo_python(odoo_bin)
+    harness.ensure_odoo_python_packages(python)
+    DEMO.mkdir(exist_ok=True)
+    cluster = harness.PgCluster(datadir=DEMO / "pg", port=PG_PORT)
+    catcher = None
+    try:
+        cluster.start()
+        harness.say(f"PostgreSQL of the demo in {cluster.base}, port {cluster.port}")
+        catcher = subprocess.Popen(
+            [
+                python,
+                str(ROOT / "tools" / "mailcatcher.py"),
+                str(DEMO / "mails"),
+                str(SMTP_PORT),
+            ]
+        )
+        if not database_ready(cluster):
+            harness.say("first run: creating the demo database (a few minutes)")
+            subprocess.run(
+                odoo_command(
+                    odoo_bin,
+                    cluster,
+                    "--init",
+                    "equisis_mail",
+                    "--with-demo",
+                    "--stop-after-init",
+                    "--load-language",
+                    "fr_BE,nl_BE",
+                    "--log-level",
+                    "warn",
+                ),
+                check=True,
+            )
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
+            script.write(SETUP_SCRIPT.format(smtp=SMTP_PORT, http=HTTP_PORT))
+        with open(script.name) as stdin:
+            subprocess.run(
+                odoo_command(
+                    odoo_bin, cluster, "shell", "--log-level", "warn", "--no-http"
+                ),
+                stdin=stdin,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        os.unlink(script.name)
+        harness.say(
+            f"Odoo at http://localhost:{HTTP_PORT} (admin / admin); "
+            f"mails land in {DEMO / 'mails'}. Ctrl-C stops everything."
+        )
+        server = subprocess.Popen(
+            odoo_command(
+                odoo_bin,
+                cluster,
+                "--http-port",
+                str(HTTP_PORT),
+                "--http-interface",
+                "127.0.0.1",
+                "--log-level",
+                "info",
+            )
+        )
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
+    finally:
+        if catcher:
+            catcher.terminate()
+            catcher.wait(timeout=10)
+        cluster.stop()
+        harness.say("demo stopped")
+
+
+if __name__ == "__main__":
+    main()
