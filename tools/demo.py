@@ -118,12 +118,19 @@ def main():
                 ),
                 check=True,
             )
+            if not database_ready(cluster):
+                sys.exit("The demo database could not be created: see the log above.")
         with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
             script.write(SETUP_SCRIPT.format(smtp=SMTP_PORT, http=HTTP_PORT))
         with open(script.name) as stdin:
             subprocess.run(
                 odoo_command(
-                    odoo_bin, cluster, "shell", "--log-level", "warn", "--no-http"
+                    odoo_bin,
+                    cluster,
+                    "--log-level",
+                    "warn",
+                    "--no-http",
+                    subcommand="shell",
                 ),
                 stdin=stdin,
                 check=True,

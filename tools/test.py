@@ -128,7 +128,36 @@ def analyse_odoo_log(log_path):
     return total, failures, unexpected
 
 
-def run_odoo_suite(odoo_bin, test_tags=None):
+def export_pot(odoo_bin, cluster, workdir):
+    """Export the addon's terms with the host's own exporter."""
+    config = workdir / "odoo.conf"
+    config.write_text(
+        "[options]\n"
+        f"db_host = 127.0.0.1\ndb_port = {cluster.port}\n"
+        f"db_user = {harness.PG_ROLE}\ndb_password = x\n"
+        f"addons_path = {ROOT}\ndata_dir = {workdir / 'data'}\n"
+    )
+    output = workdir / "exported.pot"
+    subprocess.run(
+        [
+            odoo_bin,
+            "i18n",
+            "export",
+            "-c",
+            str(config),
+            "-d",
+            "equisis_test",
+            ADDON,
+            "-o",
+            str(output),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return output
+
+
+def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
     python = harness.odoo_python(odoo_bin)
     harness.ensure_odoo_python_packages(python)
     harness.ensure_debian_packages(["initdb", "wkhtmltopdf", "chromium"])
@@ -171,13 +200,37 @@ def run_odoo_suite(odoo_bin, test_tags=None):
         result = subprocess.run(command, check=False, env=env)
         subprocess.run(["tail", "-n", "5", str(log_path)], check=False)
         total, failures, unexpected = analyse_odoo_log(log_path)
+        pot_stale = False
+        if tools_py and not test_tags:
+            exported = export_pot(odoo_bin, cluster, workdir)
+            pot_stale = bool(
+                subprocess.run(
+                    [
+                        tools_py,
+                        str(ROOT / "tools" / "i18n_check.py"),
+                        "--compare-pot",
+                        str(exported),
+                    ],
+                    check=False,
+                ).returncode
+            )
+            if pot_stale:
+                harness.say(
+                    f"refresh the .pot: cp {exported} "
+                    "equisis_mail/i18n/equisis_mail.pot"
+                )
     finally:
         cluster.stop()
     for line in unexpected[:40]:
         print(f"UNEXPECTED: {line}")
     if result.returncode:
         harness.say(f"odoo exited with {result.returncode}")
-    failed = failures + len(unexpected) + (1 if result.returncode else 0)
+    failed = (
+        failures
+        + len(unexpected)
+        + (1 if result.returncode else 0)
+        + (1 if pot_stale else 0)
+    )
     if total == 0:
         harness.say("the Odoo suite ran no test")
         failed = max(failed, 1)
@@ -195,7 +248,9 @@ def main():
     ok = run_pytest(python) and ok
     odoo_bin, why = harness.find_odoo()
     if odoo_bin:
-        ok = run_odoo_suite(odoo_bin, os.environ.get("EQUISIS_TEST_TAGS")) and ok
+        ok = (
+            run_odoo_suite(odoo_bin, os.environ.get("EQUISIS_TEST_TAGS"), python) and ok
+        )
     else:
         print("=" * 72)
         print(f"ODOO SUITE SKIPPED: {why}.")

@@ -2,12 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from markupsafe import Markup, escape
 from psycopg2 import errors as pg_errors
 
-from odoo import Command, api, fields, models
+from odoo import SUPERUSER_ID, Command, api, fields, models, modules, tools
 from odoo.exceptions import UserError
+from odoo.orm.environments import Transaction
 from odoo.tools import SQL, split_every
 
 from odoo.addons.base.models.ir_actions_report import _wkhtml
@@ -18,6 +20,9 @@ _logger = logging.getLogger(__name__)
 BACKGROUND_THRESHOLD_PARAM = "equisis_mail.background_threshold"
 BACKGROUND_THRESHOLD = 20
 CHUNK = 20
+# wkhtmltopdf processes at once; mostly idle (the JavaScript delay).
+PDF_WORKERS_PARAM = "equisis_mail.pdf_workers"
+PDF_WORKERS = 8
 
 
 class AccountMove(models.Model):
@@ -207,11 +212,10 @@ class AccountMove(models.Model):
 
         The host's legal invoice PDF is reused when it exists, and stored as
         the document's legal PDF when made, the way the host's Print & Send
-        does. Unpatched wkhtmltopdf renders one document per call.
+        does.
 
         :return: {move: ir.attachment}
         """
-        Report = self.env["ir.actions.report"]
         invoice_report = self.env.ref("account.account_invoices")
         result = {}
         to_render = defaultdict(list)
@@ -221,43 +225,127 @@ class AccountMove(models.Model):
                 result[move] = move.invoice_pdf_report_id
             else:
                 to_render[report].append(move)
-        batch = CHUNK if _wkhtml().is_patched_qt else 1
         for report, moves in to_render.items():
+            pdf_by_move = self._equisis_pdf_contents(report, moves)
+            vals_list = []
+            for move in moves:
+                vals = {
+                    "name": move._get_invoice_report_filename(report=report),
+                    "raw": pdf_by_move[move],
+                    "mimetype": "application/pdf",
+                    "res_model": move._name,
+                    "res_id": move.id,
+                }
+                if report == invoice_report and move.state == "posted":
+                    vals["res_field"] = "invoice_pdf_report_file"
+                vals_list.append(vals)
+            attachments = self.env["ir.attachment"].sudo().create(vals_list)
+            for move, attachment in zip(moves, attachments, strict=True):
+                if attachment.res_field:
+                    move.sudo().message_main_attachment_id = attachment
+                    move.invalidate_recordset(
+                        ["invoice_pdf_report_id", "invoice_pdf_report_file"]
+                    )
+                result[move] = attachment
+        return result
+
+    @api.model
+    def _equisis_pdf_contents(self, report, moves):
+        """PDF bytes of each document.
+
+        A patched wkhtmltopdf renders many documents per call, split per
+        document by the host. An unpatched one renders one document per call:
+        its time is mostly the fixed JavaScript delay, spent idle, so the
+        calls run side by side, the HTML being prepared first here.
+
+        :return: {move: bytes}
+        """
+        Report = self.env["ir.actions.report"].with_company(moves[0].company_id)
+        result = {}
+        if _wkhtml().is_patched_qt or not self._equisis_parallel_pdf():
+            batch = CHUNK if _wkhtml().is_patched_qt else 1
             for chunk in split_every(batch, moves):
-                content, report_type = Report.with_company(
-                    chunk[0].company_id
-                )._pre_render_qweb_pdf(
+                content, report_type = Report._pre_render_qweb_pdf(
                     report.report_name, res_ids=[move.id for move in chunk]
                 )
                 pdf_by_id = Report._get_splitted_report(
                     report.report_name, content, report_type
                 )
-                vals_list = []
-                for move in chunk:
-                    legal = (
-                        report == invoice_report
-                        and move.state == "posted"
-                        and move.is_invoice(include_receipts=True)
-                    )
-                    vals = {
-                        "name": move._get_invoice_report_filename(report=report),
-                        "raw": pdf_by_id[move.id],
-                        "mimetype": "application/pdf",
-                        "res_model": move._name,
-                        "res_id": move.id,
-                    }
-                    if legal:
-                        vals["res_field"] = "invoice_pdf_report_file"
-                    vals_list.append(vals)
-                attachments = self.env["ir.attachment"].sudo().create(vals_list)
-                for move, attachment in zip(chunk, attachments, strict=True):
-                    if attachment.res_field:
-                        move.sudo().message_main_attachment_id = attachment
-                        move.invalidate_recordset(
-                            ["invoice_pdf_report_id", "invoice_pdf_report_file"]
-                        )
-                    result[move] = attachment
-        return result
+                result.update({move: pdf_by_id[move.id] for move in chunk})
+            return result
+        jobs = []
+        for move in moves:
+            data = {"report_type": "pdf", "debug": False}
+            if (
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("account.display_name_in_footer")
+            ):
+                data["display_name_in_footer"] = True
+            html = Report.with_context(debug=False)._render_qweb_html(
+                report.report_name, move.ids, data=data
+            )[0]
+            bodies, _ids, header, footer, paperformat_args = report.with_context(
+                debug=False
+            )._prepare_html(html, report_model=report.model)
+            jobs.append((bodies, header, footer, paperformat_args))
+        pdfs = self.with_company(moves[0].company_id)._equisis_run_wkhtmltopdf_parallel(
+            report, jobs
+        )
+        return dict(zip(moves, pdfs, strict=True))
+
+    @api.model
+    def _equisis_parallel_pdf(self):
+        """Whether PDFs really render (tests get HTML unless they ask for PDFs)."""
+        return not (
+            (modules.module.current_test or tools.config["test_enable"])
+            and not self.env.context.get("force_report_rendering")
+        )
+
+    @api.model
+    def _equisis_run_wkhtmltopdf_parallel(self, report, jobs):
+        """Run the host's wkhtmltopdf call for each job, several at a time.
+
+        Each worker uses a cursor of its own: the host's call only reads the
+        report's paper format there.
+        """
+        dbname = self.env.cr.dbname
+        # The worker sees committed data only: the report and its company's
+        # paper format, not a user or a document of this transaction.
+        context = dict(self.env.context, allowed_company_ids=self.env.company.ids)
+        landscape = context.get("landscape")
+        viewport = context.get("set_viewport_size")
+        registry = self.env.registry
+
+        def render(job):
+            bodies, header, footer, paperformat_args = job
+            with registry.cursor() as cr:
+                # Give the registry at hand: looking it up by name waits on a
+                # lock that module loading (and so the test runner) holds.
+                cr.transaction = Transaction(registry)
+                env = api.Environment(cr, SUPERUSER_ID, context)
+                return env["ir.actions.report"]._run_wkhtmltopdf(
+                    bodies,
+                    report_ref=report.id,
+                    header=header,
+                    footer=footer,
+                    landscape=landscape,
+                    specific_paperformat_args=paperformat_args,
+                    set_viewport_size=viewport,
+                )
+
+        workers = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(PDF_WORKERS_PARAM, PDF_WORKERS)
+        )
+        if workers <= 1 or len(jobs) == 1:
+            return [render(job) for job in jobs]
+        _logger.debug(
+            "rendering %s PDFs of %s on %s workers", len(jobs), dbname, workers
+        )
+        with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            return list(pool.map(render, jobs))
 
     def _equisis_mark_sent(self, mails):
         """Called once the SMTP server accepted the mails of these documents."""

@@ -6,7 +6,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 SMTP_FIELDS = ("smtp_host", "smtp_port", "smtp_encryption", "smtp_user", "smtp_pass")
-# Our three-way choice maps onto the host's server encryption values.
 HOST_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
 
 
@@ -23,7 +22,7 @@ class ResUsers(models.Model):
     smtp_host = fields.Char(
         string="SMTP Server",
         compute="_compute_smtp_profile",
-        inverse="_inverse_smtp_profile",
+        readonly=False,
         groups="base.group_system",
         help="Host name of this user's own outgoing mail server. "
         "Leave empty to send through the company's usual server.",
@@ -31,7 +30,7 @@ class ResUsers(models.Model):
     smtp_port = fields.Integer(
         string="SMTP Port",
         compute="_compute_smtp_profile",
-        inverse="_inverse_smtp_profile",
+        readonly=False,
         groups="base.group_system",
         help="Usually 587 with STARTTLS, 465 with SSL/TLS.",
     )
@@ -43,19 +42,19 @@ class ResUsers(models.Model):
         ],
         string="Connection Encryption",
         compute="_compute_smtp_profile",
-        inverse="_inverse_smtp_profile",
+        readonly=False,
         groups="base.group_system",
     )
     smtp_user = fields.Char(
         string="SMTP Login",
         compute="_compute_smtp_profile",
-        inverse="_inverse_smtp_profile",
+        readonly=False,
         groups="base.group_system",
     )
     smtp_pass = fields.Char(
         string="SMTP Password",
         compute="_compute_smtp_profile",
-        inverse="_inverse_smtp_profile",
+        readonly=False,
         groups="base.group_system",
         copy=False,
     )
@@ -133,15 +132,35 @@ class ResUsers(models.Model):
                 user.smtp_user = False
                 user.smtp_pass = False
 
-    def _inverse_smtp_profile(self):
+    def _equisis_set_smtp_profile(self, profile):
+        """Write SMTP values onto each user's personal server.
+
+        Values not given keep what the server has, so that changing only the
+        password (or only the port) keeps the rest. Clearing the host removes
+        the server.
+        """
+        for fname in profile:
+            self._check_field_access(self._fields[fname], "write")
         servers = self._equisis_personal_server()
         for user in self:
             server = servers.get(user.id)
-            if not user.smtp_host:
+            current = {
+                "smtp_host": server.smtp_host if server else False,
+                "smtp_port": server.smtp_port if server else 587,
+                "smtp_encryption": (
+                    (server.smtp_encryption or "none").removesuffix("_strict")
+                    if server
+                    else "starttls"
+                ),
+                "smtp_user": server.smtp_user if server else False,
+                "smtp_pass": server.smtp_pass if server else False,
+            }
+            values = {**current, **profile}
+            if not values["smtp_host"]:
                 if server:
                     # Clearing the host removes the server, login and all.
                     server.unlink()
-                elif user.smtp_user or user.smtp_pass:
+                elif values["smtp_user"] or values["smtp_pass"]:
                     raise ValidationError(
                         self.env._(
                             "User %(user)s: an SMTP login needs an SMTP server.",
@@ -149,13 +168,13 @@ class ResUsers(models.Model):
                         )
                     )
                 continue
-            user._equisis_check_smtp_values()
-            values = user._equisis_mail_server_values()
+            user._equisis_check_smtp_values(values)
+            server_values = user._equisis_mail_server_values(values)
             if server:
-                server.write(values)
+                server.write(server_values)
             else:
-                self.env["ir.mail_server"].sudo().create(values)
-        self.invalidate_recordset(["outgoing_mail_server_id"])
+                self.env["ir.mail_server"].sudo().create(server_values)
+        self.invalidate_recordset([*SMTP_FIELDS, "outgoing_mail_server_id"])
 
     def _compute_equisis_smtp_summary(self):
         servers = self.sudo()._equisis_personal_server()
@@ -169,11 +188,11 @@ class ResUsers(models.Model):
                 else False
             )
 
-    def _equisis_check_smtp_values(self):
+    def _equisis_check_smtp_values(self, values):
         """Refuse a profile that could never connect, before anything is saved."""
         self.ensure_one()
-        host = (self.smtp_host or "").strip()
-        port = self.smtp_port
+        host = (values["smtp_host"] or "").strip()
+        port = values["smtp_port"]
         if "://" in host or not HOST_HOSTNAME_RE.match(host):
             raise ValidationError(
                 self.env._(
@@ -192,7 +211,7 @@ class ResUsers(models.Model):
                     port=port,
                 )
             )
-        if self.smtp_encryption == "ssl" and port == 25:
+        if values["smtp_encryption"] == "ssl" and port == 25:
             raise ValidationError(
                 self.env._(
                     "User %(user)s: SSL/TLS does not work on port 25; "
@@ -209,23 +228,40 @@ class ResUsers(models.Model):
                 )
             )
 
-    def _equisis_mail_server_values(self):
+    def _equisis_mail_server_values(self, values):
         self.ensure_one()
         return {
             "name": self.env._("%(user)s's outgoing server", user=self.name),
-            "smtp_host": self.smtp_host.strip(),
-            "smtp_port": self.smtp_port,
-            "smtp_encryption": self.smtp_encryption or "none",
+            "smtp_host": values["smtp_host"].strip(),
+            "smtp_port": values["smtp_port"],
+            "smtp_encryption": values["smtp_encryption"] or "none",
             "smtp_authentication": "login",
-            "smtp_user": self.smtp_user or False,
-            "smtp_pass": self.smtp_pass or False,
+            "smtp_user": values["smtp_user"] or False,
+            "smtp_pass": values["smtp_pass"] or False,
             "from_filter": self.email_normalized,
             "owner_user_id": self.id,
             "active": True,
         }
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [dict(vals) for vals in vals_list]
+        profiles = [
+            {fname: vals.pop(fname) for fname in SMTP_FIELDS if fname in vals}
+            for vals in vals_list
+        ]
+        users = super().create(vals_list)
+        for user, profile in zip(users, profiles, strict=True):
+            if profile:
+                user._equisis_set_smtp_profile(profile)
+        return users
+
     def write(self, vals):
-        res = super().write(vals)
+        vals = dict(vals)
+        profile = {fname: vals.pop(fname) for fname in SMTP_FIELDS if fname in vals}
+        res = super().write(vals) if vals else True
+        if profile:
+            self._equisis_set_smtp_profile(profile)
         if "email" in vals:
             self._equisis_sync_server_address()
         return res

@@ -71,6 +71,19 @@ class TestUserProfile(EquisisMailCase):
         self.assertFalse(self.anna.outgoing_mail_server_id)
         self.assertEqual(self.anna.smtp_port, 587)
 
+    def test_changing_one_value_keeps_the_others(self):
+        self.anna.write(self._profile())
+        self.env.invalidate_all()
+        self.anna.smtp_pass = "new-secret"
+        server = self._servers(self.anna)
+        self.assertEqual(len(server), 1)
+        self.assertEqual(server.smtp_host, self.smtp.host)
+        self.assertEqual(server.smtp_user, "anna-login")
+        self.assertEqual(server.smtp_pass, "new-secret")
+        self.env.invalidate_all()
+        self.anna.write({"smtp_port": 2525})
+        self.assertEqual((server.smtp_port, server.smtp_pass), (2525, "new-secret"))
+
     def test_bad_input_is_refused_and_nothing_saved(self):
         cases = [
             ({"smtp_port": 0}, "between 1 and 65535"),

@@ -216,6 +216,19 @@ class TestSend(EquisisSendCase):
         with self.assertRaises(UserError):
             moves.action_equisis_retry_mail()
 
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_wrong_password_marks_nothing_sent(self):
+        self.sender.smtp_pass = "wrong"
+        move = self.make_invoice(self.fr)
+        self.send(self.open_wizard(move))
+        self.assertFalse(self.smtp.received)
+        self.assertFalse(self.default_smtp.received)
+        self.assertFalse(move.is_move_sent)
+        mail = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        self.assertEqual(mail.state, "exception")
+        self.assertIn("535", mail.failure_reason)
+        self.assertEqual(move.equisis_mail_state, "failed")
+
     def test_same_invoice_twice_is_refused_while_queued(self):
         move = self.make_invoice(self.fr)
         wizard = self.open_wizard(move)
