@@ -33,7 +33,7 @@ values = {{"name": "Demo mail catcher", "smtp_host": "127.0.0.1",
           "smtp_port": {smtp}, "smtp_encryption": "none"}}
 server.write(values) if server else env["ir.mail_server"].create(values)
 admin = env.ref("base.user_admin")
-admin.write({{"email": "admin@equisis-demo.example"}})
+admin.write({{"email": "admin@equisis-demo.example", "lang": "en_US"}})
 admin.write({{"smtp_host": "127.0.0.1", "smtp_port": {smtp},
              "smtp_encryption": "none", "smtp_user": False, "smtp_pass": False}})
 env.company.email = "invoices@equisis-demo.example"

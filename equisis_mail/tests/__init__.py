@@ -4,3 +4,4 @@ from . import test_res_users
 from . import test_letter
 from . import test_send
 from . import test_mail_to
+from . import test_translations

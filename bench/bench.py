@@ -1,0 +1,332 @@
+"""Side-by-side benchmark: equisis_mail against Odoo's own batch Print & Send.
+
+Usage: ``python3 bench/bench.py [--sizes 50,200,500] [--runs 2]``
+(``make bench``). Writes ``bench/RESULTS.md``.
+
+On a throwaway PostgreSQL cluster (the tests' harness), it makes one database
+per size N with N posted customer invoices (5 lines each, customers in
+English, French and Dutch, one in ten with an annex), then for each case and
+run copies it afresh, starts an Odoo HTTP server on the copy (so that
+wkhtmltopdf renders styled PDFs, as in production) and measures in an
+``odoo shell`` against a local SMTP server that counts mails and connections:
+
+- window: opening the send window (addon) / the batch Print & Send window
+  (host) for the N invoices;
+- fresh: sending all N until the SMTP server accepted every mail, PDFs to
+  make; the host with its default ``report.print_delay`` and with it at 0
+  ("host tuned"), both with ``account.pdf_generation_batch`` at 0 (this
+  wkhtmltopdf renders one document per call);
+- existing: the same when the PDFs already exist.
+
+Each figure is the median of the runs.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import harness
+
+ROOT = harness.ROOT
+BENCH = ROOT / "bench"
+SCRIPTS = BENCH / "scripts"
+
+
+def odoo(odoo_bin, cluster, db, *args, subcommand=None, **kwargs):
+    command = [
+        odoo_bin,
+        *([subcommand] if subcommand else []),
+        *cluster.odoo_args(),
+        "--database",
+        db,
+        "--db-filter",
+        f"^{db}$",
+        "--addons-path",
+        str(ROOT),
+        "--data-dir",
+        str(BENCH / ".work" / "data"),
+        "--max-cron-threads",
+        "0",
+        *args,
+    ]
+    return subprocess.run(command, check=True, **kwargs)
+
+
+def shell(odoo_bin, cluster, db, script, env=None):
+    """Run a script in ``odoo shell``; return the JSON it prints last."""
+    with open(SCRIPTS / script) as stdin:
+        result = odoo(
+            odoo_bin,
+            cluster,
+            db,
+            "--log-level",
+            "warn",
+            "--no-http",
+            subcommand="shell",
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
+
+
+def psql(cluster, *sql):
+    for statement in sql:
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(cluster.port),
+                "-U",
+                harness.PG_ROLE,
+                "-d",
+                "postgres",
+                "-qc",
+                statement,
+            ],
+            check=True,
+        )
+
+
+class HttpServer:
+    """An Odoo HTTP server on a database copy, for styled PDFs."""
+
+    def __init__(self, odoo_bin, cluster, db, port):
+        self.process = subprocess.Popen(
+            [
+                odoo_bin,
+                *cluster.odoo_args(),
+                "--database",
+                db,
+                "--db-filter",
+                f"^{db}$",
+                "--addons-path",
+                str(ROOT),
+                "--data-dir",
+                str(BENCH / ".work" / "data"),
+                "--http-port",
+                str(port),
+                "--http-interface",
+                "127.0.0.1",
+                "--max-cron-threads",
+                "0",
+                "--log-level",
+                "warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if harness.wait_http(f"http://127.0.0.1:{port}/web/login", 120) != 200:
+            self.stop()
+            raise RuntimeError("the Odoo HTTP server of the benchmark did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def run_case(odoo_bin, cluster, template, case, size, http_port, smtp_port):
+    db = f"bench_run_{case}"
+    psql(
+        cluster,
+        f'DROP DATABASE IF EXISTS "{db}"',
+        f'CREATE DATABASE "{db}" TEMPLATE "{template}"',
+    )
+    server = HttpServer(odoo_bin, cluster, db, http_port)
+    try:
+        return shell(
+            odoo_bin,
+            cluster,
+            db,
+            "measure.py",
+            env={
+                "BENCH_CASE": case,
+                "BENCH_N": str(size),
+                "BENCH_SMTP_PORT": str(smtp_port),
+                "BENCH_HTTP_PORT": str(http_port),
+            },
+        )
+    finally:
+        server.stop()
+        psql(cluster, f'DROP DATABASE IF EXISTS "{db}"')
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=1):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    wk = subprocess.run(
+        ["wkhtmltopdf", "--version"], capture_output=True, text=True, check=False
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {round(memory)} GiB, "
+        f"{platform.platform()}, {wk.stdout.strip()}"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="50,200,500")
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--output", default=str(BENCH / "RESULTS.md"))
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    odoo_bin, why = harness.find_odoo()
+    if not odoo_bin:
+        sys.exit(f"The benchmark needs Odoo: {why}.")
+    harness.ensure_debian_packages(["initdb", "wkhtmltopdf"])
+    harness.ensure_odoo_python_packages(harness.odoo_python(odoo_bin))
+    (BENCH / ".work").mkdir(exist_ok=True)
+    http_port, smtp_port = harness.free_port(), harness.free_port()
+    cluster = harness.PgCluster()
+    rows = []
+    started = time.time()
+    try:
+        cluster.start()
+        harness.say("installing equisis_mail in the benchmark's base database")
+        odoo(
+            odoo_bin,
+            cluster,
+            "bench_base",
+            "--init",
+            "equisis_mail",
+            "--stop-after-init",
+            "--log-level",
+            "warn",
+        )
+        for size in sizes:
+            template = f"bench_data_{size}"
+            psql(cluster, f'CREATE DATABASE "{template}" TEMPLATE "bench_base"')
+            harness.say(f"N={size}: creating the invoices")
+            shell(
+                odoo_bin,
+                cluster,
+                template,
+                "populate.py",
+                env={
+                    "BENCH_N": str(size),
+                    "BENCH_SMTP_PORT": str(smtp_port),
+                    "BENCH_HTTP_PORT": str(http_port),
+                },
+            )
+            results = {}
+            for case in ("window", "addon", "host", "host_tuned"):
+                for run in range(args.runs):
+                    harness.say(f"N={size}: {case}, run {run + 1}/{args.runs}")
+                    result = run_case(
+                        odoo_bin, cluster, template, case, size, http_port, smtp_port
+                    )
+                    harness.say(f"  {json.dumps(result)}")
+                    results.setdefault(case, []).append(result)
+            rows.extend(summarise(size, results))
+    finally:
+        cluster.stop()
+    write_results(args.output, rows, args.runs, time.time() - started)
+
+
+def summarise(size, results):
+    def m(case, key):
+        return median([r.get(key) for r in results.get(case, [])])
+
+    rows = []
+    for label, addon_key, host_key, tuned_key, mails in (
+        ("open window", "window_s", "host_window_s", None, None),
+        ("send, fresh PDFs", "fresh_s", "send_s", "send_s", "fresh_mails"),
+        (
+            "send, existing PDFs",
+            "existing_s",
+            "existing_s",
+            "existing_s",
+            "existing_mails",
+        ),
+    ):
+        addon = m("window" if addon_key == "window_s" else "addon", addon_key)
+        host = m("window" if host_key == "host_window_s" else "host", host_key)
+        tuned = m("host_tuned", tuned_key) if tuned_key else None
+        queries = m(
+            "window" if addon_key == "window_s" else "addon",
+            addon_key.replace("_s", "_queries"),
+        )
+        rows.append(
+            {
+                "N": size,
+                "case": label,
+                "addon": addon,
+                "host": host,
+                "ratio": ratio(addon, host),
+                "tuned": tuned,
+                "ratio_tuned": ratio(addon, tuned),
+                "queries_per_doc": ratio(queries, size),
+                "rss": m(
+                    "window" if addon_key == "window_s" else "addon", "peak_rss_mb"
+                ),
+                "smtp": m("addon", addon_key.replace("_s", "_connections"))
+                if mails
+                else None,
+                "mails": m("addon", mails) if mails else None,
+            }
+        )
+    return rows
+
+
+def write_results(path, rows, runs, seconds):
+    header = (
+        "| N | case | addon s | host s | ratio | host tuned s | ratio tuned "
+        "| queries per document | peak RSS MB | SMTP connections | mails accepted |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    )
+    body = "".join(
+        f"| {r['N']} | {r['case']} | {fmt(r['addon'], 2)} | {fmt(r['host'], 2)} "
+        f"| {fmt(r['ratio'], 2)} | {fmt(r['tuned'], 2)} | {fmt(r['ratio_tuned'], 2)} "
+        f"| {fmt(r['queries_per_doc'], 1)} | {fmt(r['rss'], 0)} | {fmt(r['smtp'], 0)} "
+        f"| {fmt(r['mails'], 0)} |\n"
+        for r in rows
+    )
+    table = header + body
+    print(table)
+    Path(path).write_text(
+        "# Benchmark: equisis_mail against Odoo's batch Print & Send\n\n"
+        f"Produced by `make bench` (`bench/bench.py`), median of {runs} runs, "
+        f"{seconds / 60:.0f} minutes in all.\n\n"
+        f"Machine: {machine()}.\n\n"
+        "`ratio` is addon / host with the host's defaults (`report.print_delay` "
+        "1000 ms); `ratio tuned` is addon / host with `report.print_delay` at 0. "
+        "Both send through the same local SMTP server, the host with "
+        "`account.pdf_generation_batch` at 0 (this wkhtmltopdf renders one "
+        "document per call). The addon keeps the print delay. For the window, "
+        "`host s` is the host's batch Print & Send window.\n\n" + table
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+# Run inside `odoo shell` by bench/bench.py: one case on a fresh database copy.
+# ruff: noqa: F821 - `env` is given by odoo shell
+import json
+import os
+import resource
+import time
+
+from aiosmtpd.controller import Controller
+
+CASE = os.environ["BENCH_CASE"]
+N = int(os.environ["BENCH_N"])
+SMTP_PORT = int(os.environ["BENCH_SMTP_PORT"])
+
+
+class Counter:
+    received = 0
+    connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        Counter.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope):
+        Counter.received += 1
+        return "250 OK"
+
+
+controller = Controller(Counter(), hostname="127.0.0.1", port=SMTP_PORT)
+controller.start()
+moves = env["account.move"].search(
+    [("move_type", "=", "out_invoice"), ("state", "=", "posted")]
+)
+assert len(moves) == N, (len(moves), N)
+result = {}
+
+
+def timed(function):
+    env.invalidate_all()
+    queries = env.cr.sql_log_count
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start, env.cr.sql_log_count - queries
+
+
+def open_addon_window():
+    action = moves.action_equisis_open_send_wizard()
+    wizard = env["equisis.mail.send"].browse(action["res_id"])
+    wizard.read(["print_form_id", "letter_id", "bcc_confirmation", "problem_count"])
+    wizard.line_ids.read(
+        [
+            "move_id",
+            "partner_id",
+            "email_to",
+            "letter_id",
+            "subject",
+            "attachment_count",
+            "problem",
+        ]
+    )
+
+
+def open_host_window():
+    wizard = (
+        env["account.move.send.batch.wizard"]
+        .with_context(active_model="account.move", active_ids=moves.ids)
+        .create({"move_ids": [(6, 0, moves.ids)]})
+    )
+    wizard.read(["summary_data", "alerts"])
+
+
+def addon_send():
+    before = Counter.received
+    action = moves.action_equisis_open_send_wizard()
+    env["equisis.mail.send"].browse(action["res_id"]).action_send()
+    env.cr.commit()
+    Move = env["account.move"]
+    while Move.search_count([("equisis_send_data", "!=", False)]):
+        Move._cron_equisis_send()
+        env.cr.commit()
+    flush_queue()
+    return Counter.received - before
+
+
+def host_send():
+    before = Counter.received
+    wizard = (
+        env["account.move.send.batch.wizard"]
+        .with_context(active_model="account.move", active_ids=moves.ids)
+        .create({"move_ids": [(6, 0, moves.ids)]})
+    )
+    wizard.action_send_and_print()
+    env.cr.commit()
+    Move = env["account.move"]
+    while Move.search_count([("sending_data", "!=", False)]):
+        Move._cron_account_move_send(job_count=10)
+        env.cr.commit()
+    flush_queue()
+    return Counter.received - before
+
+
+def flush_queue():
+    Mail = env["mail.mail"]
+    while Mail.search_count([("state", "=", "outgoing")]):
+        Mail.process_email_queue()
+        env.cr.commit()
+
+
+if CASE == "window":
+    result["window_s"], result["window_queries"] = timed(open_addon_window)
+    env.cr.rollback()
+    result["host_window_s"], result["host_window_queries"] = timed(open_host_window)
+    env.cr.rollback()
+else:
+    if CASE == "host_tuned":
+        env["ir.config_parameter"].sudo().set_param("report.print_delay", "0")
+        env.cr.commit()
+    send = addon_send if CASE == "addon" else host_send
+    for phase in ("fresh", "existing"):
+        connections = Counter.connections
+        mails = {}
+        seconds, queries = timed(lambda mails=mails: mails.update(count=send()))
+        key = phase if CASE == "addon" else ("send" if phase == "fresh" else "existing")
+        result[f"{key}_s"] = seconds
+        result[f"{key}_queries"] = queries
+        result[f"{key}_mails"] = mails["count"]
+        result[f"{key}_connections"] = Counter.connections - connections
+result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+controller.stop()
+print(json.dumps(result))
