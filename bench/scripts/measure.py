@@ -26,6 +26,8 @@ class Counter:
         return "250 OK"
 
 
+# Send as the administrator, a user with an address, as a person would.
+env = env(user=env.ref("base.user_admin").id)
 controller = Controller(Counter(), hostname="127.0.0.1", port=SMTP_PORT)
 controller.start()
 moves = env["account.move"].search(

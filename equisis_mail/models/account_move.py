@@ -147,7 +147,7 @@ class AccountMove(models.Model):
             self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger()
             return "queued"
         mails = moves._equisis_prepare_mails(data)
-        mails.send_after_commit()
+        mails._equisis_deliver_after_commit()
         return "sent"
 
     def _equisis_prepare_mails(self, data):
@@ -404,7 +404,7 @@ class AccountMove(models.Model):
                         )
                     failed_by_author[author.partner_id.id] += author_moves.ids
                     continue
-                mails.send()
+                mails._equisis_deliver()
                 sent_by_author[author.partner_id.id] += author_moves.ids
             if not self.env["ir.cron"]._commit_progress(len(chunk_ids)):
                 break
@@ -430,7 +430,7 @@ class AccountMove(models.Model):
         if not to_retry:
             raise UserError(self.env._("There is no failed e-mail to send again."))
         to_retry.mark_outgoing()
-        to_retry.send_after_commit()
+        to_retry._equisis_deliver_after_commit()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -1,8 +1,14 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+import logging
+import smtplib
+
+from odoo import SUPERUSER_ID, api, fields, models, modules
+from odoo.modules.registry import Registry
 
 from .ir_mail_server import ENVELOPE_BCC_HEADER
+
+_logger = logging.getLogger(__name__)
 
 
 class MailMail(models.Model):
@@ -56,3 +62,64 @@ class MailMail(models.Model):
             failure_reason=failure_reason,
             failure_type=failure_type,
         )
+
+    def _equisis_deliver_after_commit(self):
+        """Deliver once the transaction that made the mails is committed, as
+        the host's ``send_after_commit`` does (at once in tests)."""
+        if modules.module.current_test:
+            self._equisis_deliver()
+            return
+        mail_ids, dbname, context = self.ids, self.env.cr.dbname, self.env.context
+
+        @self.env.cr.postcommit.add
+        def deliver():
+            with Registry(dbname).cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, context)
+                env["mail.mail"].browse(mail_ids)._equisis_deliver()
+
+    def _equisis_deliver(self):
+        """Send these mails now, through the host's ``send``.
+
+        Each accepted mail is committed at once (the host's ``auto_commit``,
+        off in tests), so a later failure cannot undo it and resend it. When
+        the server drops the session (a 421 mid-batch), the mails not yet
+        accepted fail with the server's reason, visible and retryable,
+        instead of the whole batch being rolled back.
+        """
+        try:
+            self.send(auto_commit=not modules.module.current_test)
+        except smtplib.SMTPServerDisconnected as error:
+            _logger.info(
+                "SMTP session dropped while sending %s mails: %s", len(self), error
+            )
+            # The host marks the mail in progress failed before sending it,
+            # with this placeholder reason, and would have replaced it after.
+            placeholder = self.env._(
+                "Error without exception. Probably due to sending an email "
+                "without computed recipients."
+            )
+            unfinished = self.filtered(
+                lambda mail: (
+                    mail.state == "outgoing"
+                    or (
+                        mail.state == "exception" and mail.failure_reason == placeholder
+                    )
+                )
+            )
+            reason = self.env._(
+                "The mail server closed the connection: %(error)s", error=error
+            )
+            unfinished.write(
+                {
+                    "state": "exception",
+                    "failure_reason": reason,
+                    "failure_type": "mail_smtp",
+                }
+            )
+            for mail in unfinished:
+                mail._postprocess_sent_message(
+                    success_pids=[],
+                    success_emails=[],
+                    failure_reason=reason,
+                    failure_type="mail_smtp",
+                )

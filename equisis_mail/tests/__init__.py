@@ -5,3 +5,4 @@ from . import test_letter
 from . import test_send
 from . import test_mail_to
 from . import test_translations
+from . import test_hardening

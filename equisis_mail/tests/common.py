@@ -317,6 +317,7 @@ class EquisisSendCase(EquisisMailCase):
         action = self.env.ref("equisis_mail.account_move_action_send_email")
         result = (
             action.with_user(user)
+            .with_context(lang=user.lang)
             .with_context(active_model="account.move", active_ids=moves.ids)
             .run()
         )

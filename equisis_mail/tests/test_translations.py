@@ -18,11 +18,13 @@ class TestFrench(EquisisSendCase):
             ["equisis_mail"], ["fr_FR", "nl_NL"], overwrite=True
         )
         cls.sender.lang = "fr_FR"
+        # What the web client sends: the user's own context, French here.
+        cls.env = cls.env(context=dict(cls.env.context, lang="fr_FR"))
 
     def test_send_window_in_french(self):
         partner = self.make_partner("Sans adresse", False, lang="fr_BE")
         move = self.make_invoice(partner)
-        wizard = self.open_wizard(move)
+        wizard = self.open_wizard(move).with_context(lang="fr_FR")
         self.assertIn("Aucun destinataire", wizard.line_ids.problem)
         line = wizard.line_ids
         line.email_to = "pas-une-adresse"
@@ -35,9 +37,11 @@ class TestFrench(EquisisSendCase):
         self.assertIn("Envoyer", arch)
 
     def test_menus_and_mail_to_in_french(self):
-        menu = self.env.ref("equisis_mail.equisis_letter_menu").with_user(self.sender)
+        menu = self.env.ref("equisis_mail.equisis_letter_menu").with_context(
+            lang="fr_FR"
+        )
         self.assertEqual(menu.name, "Lettres")
-        MailTo = self.env["equisis.mail.to"].with_user(self.sender)
+        MailTo = self.env["equisis.mail.to"].with_context(lang="fr_FR")
         arch = MailTo.get_view(
             self.env.ref("equisis_mail.equisis_mail_to_view_form").id
         )["arch"]

@@ -1,0 +1,198 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Bad input and SMTP faults: nothing lost, nothing sent twice."""
+
+from odoo import Command
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import EquisisSendCase, real_delivery
+
+MAIL_LOGGER = "odoo.addons.mail.models.mail_mail"
+
+
+@tagged("post_install", "-at_install")
+class TestSmtpFaults(EquisisSendCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partners = [
+            cls.make_partner(f"Client {i}", f"client{i}@example.com") for i in range(5)
+        ]
+
+    def _batch(self):
+        moves = self.env["account.move"]
+        for partner in self.partners:
+            moves |= self.make_invoice(partner)
+        return moves
+
+    def _received_moves(self, moves):
+        """The documents whose mail the fixture received, by subject."""
+        subjects = [mail.message["Subject"] for mail in self.smtp.received]
+        return moves.filtered(lambda move: any(move.name in s for s in subjects))
+
+    def _retry(self, moves):
+        with real_delivery(self.env):
+            moves.action_equisis_retry_mail()
+
+    @mute_logger(MAIL_LOGGER)
+    def test_421_mid_batch_then_retry_sends_each_once(self):
+        moves = self._batch()
+        self.smtp.fail_data_after(2)
+        self.send(self.open_wizard(moves))
+        accepted = self._received_moves(moves)
+        self.assertEqual(len(accepted), 2)
+        self.assertEqual(moves.filtered("is_move_sent"), accepted)
+        refused = moves - accepted
+        for move in refused:
+            self.assertEqual(move.equisis_mail_state, "failed")
+            self.assertTrue(move.equisis_mail_failure)
+        failed_mails = self.env["mail.mail"].search(
+            [("equisis_move_id", "in", moves.ids), ("state", "=", "exception")]
+        )
+        self.assertEqual(failed_mails.equisis_move_id, refused)
+        # The server is back: retrying sends exactly the three others.
+        self.smtp.state.fail_data_after = None
+        self._retry(moves)
+        self.assertEqual(len(self.smtp.received), 5)
+        self.assertEqual(self._received_moves(moves), moves)
+        self.assertTrue(all(moves.mapped("is_move_sent")))
+
+    @mute_logger(MAIL_LOGGER)
+    def test_connection_refused(self):
+        moves = self._batch()
+        port = self.sender.smtp_port
+        self.sender.smtp_port = 1
+        self.send(self.open_wizard(moves))
+        self.assertFalse(self.smtp.received)
+        self.assertFalse(self.default_smtp.received)
+        self.assertFalse(any(moves.mapped("is_move_sent")))
+        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"failed"})
+        self.sender.smtp_port = port
+        self._retry(moves)
+        self.assertEqual(len(self.smtp.received), 5)
+        self.assertTrue(all(moves.mapped("is_move_sent")))
+
+    @mute_logger(MAIL_LOGGER)
+    def test_authentication_failure(self):
+        moves = self._batch()
+        self.sender.smtp_pass = "wrong"
+        self.send(self.open_wizard(moves))
+        self.assertFalse(self.smtp.received)
+        self.assertFalse(any(moves.mapped("is_move_sent")))
+        self.assertIn("535", moves[0].equisis_mail_failure)
+        self.sender.smtp_pass = "sender-secret"
+        self._retry(moves)
+        self.assertEqual(len(self.smtp.received), 5)
+
+    def test_one_of_two_recipients_refused(self):
+        move = self.make_invoice(self.partners[0])
+        line = self.open_wizard(move).line_ids
+        line.email_to = "client0@example.com; gone@example.com"
+        self.smtp.refuse_recipient("gone@example.com")
+        self.send(line.wizard_id)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(self.smtp.received[0].rcpt_tos, ["client0@example.com"])
+        # The server accepted the mail for the other recipient.
+        self.assertTrue(move.is_move_sent)
+
+
+@tagged("post_install", "-at_install")
+class TestBadInput(EquisisSendCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner = cls.make_partner("Client", "client@example.com")
+
+    def test_two_hundred_recipients_one_mail(self):
+        move = self.make_invoice(self.partner)
+        line = self.open_wizard(move).line_ids
+        line.email_to = "; ".join(f"person{i}@example.com" for i in range(200))
+        self.assertFalse(line.problem)
+        self.send(line.wizard_id)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(len(self.smtp.received[0].rcpt_tos), 200)
+
+    def test_idn_recipient(self):
+        move = self.make_invoice(self.partner)
+        line = self.open_wizard(move).line_ids
+        line.email_to = "jean@exämple.be"
+        self.assertFalse(line.problem)
+        self.send(line.wizard_id)
+        self.assertEqual(self.smtp.received[0].rcpt_tos, ["jean@xn--exmple-cua.be"])
+
+    def test_header_injection_in_recipients(self):
+        move = self.make_invoice(self.partner)
+        line = self.open_wizard(move).line_ids
+        line.email_to = "client@example.com\r\nBcc: evil@example.com"
+        self.assertIn("Malformed address", line.problem)
+
+    def test_placeholder_that_fails_turns_the_line_red(self):
+        letter = self.env["equisis.letter"].create(
+            {
+                "code": "BROKEN",
+                "name": "Invoice {{ object.no_such_field }}",
+                "letter_type": "accompaniment",
+                "target": "out_invoice",
+                "lang_id": self.env.ref("base.lang_en").id,
+                "body_html": "<p>Hello</p>",
+            }
+        )
+        move = self.make_invoice(self.partner)
+        wizard = self.open_wizard(move)
+        wizard.line_ids.letter_id = letter
+        self.assertIn("could not be rendered", wizard.line_ids.problem)
+        with self.assertRaisesRegex(Exception, "No mail can be sent"):
+            self.send(wizard)
+        self.assertFalse(self.smtp.received)
+
+    def test_document_cancelled_or_deleted_meanwhile(self):
+        cancelled = self.make_invoice(self.partner)
+        deleted = self.make_invoice(self.partner)
+        kept = self.make_invoice(self.partner)
+        wizard = self.open_wizard(cancelled | deleted | kept)
+        cancelled.button_draft()
+        cancelled.button_cancel()
+        deleted.button_draft()
+        deleted.unlink()
+        self.send(wizard)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertTrue(kept.is_move_sent)
+        problems = wizard.line_ids.mapped("problem")
+        self.assertEqual(len(problems), 2)
+        self.assertTrue(any("not posted" in problem for problem in problems))
+        self.assertTrue(any("no longer exists" in problem for problem in problems))
+
+    def test_annex_deleted_meanwhile(self):
+        move = self.make_invoice(self.partner)
+        annex = self.env["ir.attachment"].create(
+            {
+                "name": "gone.txt",
+                "raw": b"x",
+                "res_model": "account.move",
+                "res_id": move.id,
+            }
+        )
+        line = self.open_wizard(move).line_ids
+        line.attachment_ids = [Command.link(annex.id)]
+        annex.unlink()
+        self.send(line.wizard_id)
+        names = [name for name, _content in self.smtp.received[0].attachments()]
+        self.assertNotIn("gone.txt", names)
+        self.assertTrue(move.is_move_sent)
+
+    def test_thirty_megabyte_annex(self):
+        move = self.make_invoice(self.partner)
+        big = self.env["ir.attachment"].create(
+            {
+                "name": "scan.pdf",
+                "raw": b"%PDF" + b"0" * (30 * 1024 * 1024),
+                "res_model": "account.move",
+                "res_id": move.id,
+            }
+        )
+        line = self.open_wizard(move).line_ids
+        line.attachment_ids = [Command.link(big.id)]
+        self.assertIn("exceed", line.problem)
+        line.attachment_ids = [Command.unlink(big.id)]
+        self.assertFalse(line.problem)
