@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,31 +38,27 @@ import harness
 ROOT = harness.ROOT
 BENCH = ROOT / "bench"
 SCRIPTS = BENCH / "scripts"
+# The run measures one version of the addon: a copy taken when it starts.
+ADDONS = BENCH / ".work" / "addons"
 
 
 def odoo(odoo_bin, cluster, db, *args, subcommand=None, **kwargs):
-    command = [
+    command = cluster.odoo_command(
         odoo_bin,
-        *([subcommand] if subcommand else []),
-        *cluster.odoo_args(),
-        "--database",
         db,
-        "--db-filter",
-        f"^{db}$",
-        "--addons-path",
-        str(ROOT),
-        "--data-dir",
-        str(BENCH / ".work" / "data"),
+        BENCH / ".work" / "data",
         "--max-cron-threads",
         "0",
         *args,
-    ]
+        subcommand=subcommand,
+        addons_path=ADDONS,
+    )
     return subprocess.run(command, check=True, **kwargs)
 
 
 def shell(odoo_bin, cluster, db, script, env=None):
     """Run a script in ``odoo shell``; return the JSON it prints last."""
-    with open(SCRIPTS / script) as stdin:
+    with open(BENCH / ".work" / "scripts" / script) as stdin:
         result = odoo(
             odoo_bin,
             cluster,
@@ -81,22 +78,9 @@ def shell(odoo_bin, cluster, db, script, env=None):
 
 def psql(cluster, *sql):
     for statement in sql:
-        subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(cluster.port),
-                "-U",
-                harness.PG_ROLE,
-                "-d",
-                "postgres",
-                "-qc",
-                statement,
-            ],
-            check=True,
-        )
+        result = cluster.psql(statement)
+        if result.returncode:
+            raise RuntimeError(result.stderr)
 
 
 class HttpServer:
@@ -104,17 +88,10 @@ class HttpServer:
 
     def __init__(self, odoo_bin, cluster, db, port):
         self.process = subprocess.Popen(
-            [
+            cluster.odoo_command(
                 odoo_bin,
-                *cluster.odoo_args(),
-                "--database",
                 db,
-                "--db-filter",
-                f"^{db}$",
-                "--addons-path",
-                str(ROOT),
-                "--data-dir",
-                str(BENCH / ".work" / "data"),
+                BENCH / ".work" / "data",
                 "--http-port",
                 str(port),
                 "--http-interface",
@@ -123,7 +100,8 @@ class HttpServer:
                 "0",
                 "--log-level",
                 "warn",
-            ],
+                addons_path=ADDONS,
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -207,6 +185,14 @@ def main():
     harness.ensure_debian_packages(["initdb", "wkhtmltopdf"])
     harness.ensure_odoo_python_packages(harness.odoo_python(odoo_bin))
     (BENCH / ".work").mkdir(exist_ok=True)
+    shutil.rmtree(ADDONS, ignore_errors=True)
+    shutil.copytree(
+        ROOT / "equisis_mail",
+        ADDONS / "equisis_mail",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.rmtree(BENCH / ".work" / "scripts", ignore_errors=True)
+    shutil.copytree(SCRIPTS, BENCH / ".work" / "scripts")
     http_port, smtp_port = harness.free_port(), harness.free_port()
     cluster = harness.PgCluster()
     rows = []

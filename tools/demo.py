@@ -42,40 +42,14 @@ env.cr.commit()
 
 
 def odoo_command(odoo_bin, cluster, *args, subcommand=None):
-    return [
-        odoo_bin,
-        *([subcommand] if subcommand else []),
-        *cluster.odoo_args(),
-        "--database",
-        DB,
-        "--db-filter",
-        f"^{DB}$",
-        "--addons-path",
-        str(ROOT),
-        "--data-dir",
-        str(DEMO / "data"),
-        *args,
-    ]
+    return cluster.odoo_command(
+        odoo_bin, DB, DEMO / "data", *args, subcommand=subcommand
+    )
 
 
 def database_ready(cluster):
-    result = subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(cluster.port),
-            "-U",
-            harness.PG_ROLE,
-            "-d",
-            DB,
-            "-tAc",
-            "SELECT state FROM ir_module_module WHERE name = 'equisis_mail'",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = cluster.psql(
+        "SELECT state FROM ir_module_module WHERE name = 'equisis_mail'", DB
     )
     return result.stdout.strip() == "installed"
 

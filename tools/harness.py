@@ -192,6 +192,46 @@ class PgCluster:
             "x",
         ]
 
+    def psql(self, sql, database="postgres"):
+        """Run one SQL statement on this cluster; return what it prints."""
+        return subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                PG_ROLE,
+                "-d",
+                database,
+                "-qtAc",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def odoo_command(
+        self, odoo_bin, database, data_dir, *args, subcommand=None, addons_path=ROOT
+    ):
+        """An ``odoo`` command line on one database of this cluster."""
+        return [
+            odoo_bin,
+            *([subcommand] if subcommand else []),
+            *self.odoo_args(),
+            "--database",
+            database,
+            "--db-filter",
+            f"^{database}$",
+            "--addons-path",
+            str(addons_path),
+            "--data-dir",
+            str(data_dir),
+            *args,
+        ]
+
     def __enter__(self):
         return self.start()
 

@@ -9,6 +9,7 @@ suite is skipped and the command says so loudly.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,9 @@ LOG_LINE = re.compile(
     r"(?P<level>[A-Z]+) (?P<db>\S+) (?P<logger>\S+): "
 )
 RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
+STARTING_LINE = re.compile(
+    r"odoo\.addons\.equisis_mail\.tests\.\w+: Starting (\w+)\.(\w+)"
+)
 
 
 def tools_python():
@@ -110,8 +114,11 @@ def analyse_odoo_log(log_path):
     """Count tests and find failures and unexpected errors in Odoo's log."""
     total = failures = 0
     unexpected = []
+    classes = {}
     with open(log_path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
+            if started := STARTING_LINE.search(line):
+                classes.setdefault(started[1], set()).add(started[2])
             match = RESULT_LINE.search(line)
             if match and "odoo.tests.result" in line:
                 failed, errors, tests = (int(group) for group in match.groups())
@@ -125,6 +132,13 @@ def analyse_odoo_log(log_path):
                 and not any(pattern.search(line) for pattern in EXPECTED_LOG)
             ):
                 unexpected.append(line.rstrip())
+    if classes:
+        print(
+            "Odoo test classes run: "
+            + ", ".join(
+                f"{name} ({len(tests)})" for name, tests in sorted(classes.items())
+            )
+        )
     return total, failures, unexpected
 
 
@@ -237,6 +251,8 @@ def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
     print(f"odoo: {total - failures} passed, {failed} failed", flush=True)
     if failed:
         harness.say(f"Odoo log kept in {log_path}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     return failed == 0
 
 

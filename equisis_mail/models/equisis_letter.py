@@ -147,23 +147,26 @@ class EquisisLetter(models.Model):
                     )
                 )
 
-    def _render_for_moves(self, moves):
-        """Render subject and body of this accompaniment for each document.
+    def _render_for_moves(self, moves, parts=("subject", "body")):
+        """Render subject and/or body of this accompaniment for each document.
 
-        :return: {move id: {"subject": str, "body": str}}
+        :return: {move id: {"subject": str, "body": str}} with the parts asked
         """
         self.ensure_one()
         lang = self.lang_id.code if self.lang_id.active else False
         options = {"set_lang": lang} if lang else {}
-        subjects = self._render_field("name", moves.ids, **options)
-        bodies = self._render_field("body_html", moves.ids, **options)
-        return {
-            move_id: {
-                "subject": " ".join((subjects[move_id] or "").split()),
-                "body": bodies[move_id],
-            }
-            for move_id in moves.ids
-        }
+        rendered = {move_id: {} for move_id in moves.ids}
+        if "subject" in parts:
+            for move_id, subject in self._render_field(
+                "name", moves.ids, **options
+            ).items():
+                rendered[move_id]["subject"] = " ".join((subject or "").split())
+        if "body" in parts:
+            for move_id, body in self._render_field(
+                "body_html", moves.ids, **options
+            ).items():
+                rendered[move_id]["body"] = body
+        return rendered
 
     @api.model
     def _letter_domain(self, letter_type, company):

@@ -5,10 +5,15 @@ import smtplib
 
 from odoo import SUPERUSER_ID, api, fields, models, modules
 from odoo.modules.registry import Registry
+from odoo.tools.translate import code_translations
 
 from .ir_mail_server import ENVELOPE_BCC_HEADER
 
 _logger = logging.getLogger(__name__)
+HOST_PLACEHOLDER = (
+    "Error without exception. Probably due to sending an email without computed "
+    "recipients."
+)
 
 
 class MailMail(models.Model):
@@ -93,11 +98,11 @@ class MailMail(models.Model):
                 "SMTP session dropped while sending %s mails: %s", len(self), error
             )
             # The host marks the mail in progress failed before sending it,
-            # with this placeholder reason, and would have replaced it after.
-            placeholder = self.env._(
-                "Error without exception. Probably due to sending an email "
-                "without computed recipients."
-            )
+            # with this placeholder reason (in its own words, translated by
+            # the mail module), and would have replaced it after.
+            placeholder = code_translations.get_python_translations(
+                "mail", self.env.lang or "en_US"
+            ).get(HOST_PLACEHOLDER, HOST_PLACEHOLDER)
             unfinished = self.filtered(
                 lambda mail: (
                     mail.state == "outgoing"

@@ -113,6 +113,16 @@ class TestSend(EquisisSendCase):
         line.subject = "Hello\r\nBcc: evil@example.com"
         self.assertIn("one line", line.problem)
 
+    def test_edited_body_is_sent_as_edited(self):
+        move = self.make_invoice(self.fr)
+        line = self.open_wizard(move).line_ids
+        self.assertIn(move.name, line.body_html)
+        line.body_html = "<p>Cher client, voici la facture corrigée.</p>"
+        self.send(line.wizard_id)
+        body = self.smtp.received[0].message.get_body(("html",)).get_content()
+        self.assertIn("voici la facture corrigée", body)
+        self.assertNotIn("Veuillez trouver", body)
+
     def test_no_letter_for_vendor_bills(self):
         vendor = self.make_partner("Vendor", "vendor@example.com")
         bill = self.make_invoice(vendor, move_type="in_invoice")

@@ -45,11 +45,19 @@ class EquisisMailSendLine(models.TransientModel):
         store=True,
         readonly=False,
     )
+    # The body is rendered only when it is looked at or sent: opening the
+    # window for hundreds of documents renders subjects only.
     body_html = fields.Html(
+        compute="_compute_body_html",
+        inverse="_inverse_body_html",
+        sanitize="email_outgoing",
+    )
+    body_custom = fields.Html(
         compute="_compute_mail_content",
         store=True,
         readonly=False,
         sanitize="email_outgoing",
+        help="The body as the user edited it, if edited.",
     )
     render_error = fields.Char(compute="_compute_mail_content", store=True)
     attachment_ids = fields.Many2many(
@@ -73,32 +81,62 @@ class EquisisMailSendLine(models.TransientModel):
     )
     problem = fields.Char(compute="_compute_problem")
 
-    @api.depends("letter_id")
-    def _compute_mail_content(self):
-        by_letter = defaultdict(lambda: self.browse())
+    def _render_by_letter(self, parts):
+        """Render the lines' letters, one batch per letter.
+
+        :return: {line: {"subject": ..., "body": ...} or {"error": message}}
+        """
+        by_letter = defaultdict(self.browse)
         for line in self:
-            by_letter[line.letter_id] |= line
+            if line.letter_id and line.move_id:
+                by_letter[line.letter_id] |= line
+        result = {}
         for letter, lines in by_letter.items():
-            moves = lines.move_id
-            if not letter or not moves:
-                lines.subject = lines.subject or False
-                lines.body_html = lines.body_html or False
-                lines.render_error = False
-                continue
             try:
-                rendered = letter._render_for_moves(moves)
+                rendered = letter._render_for_moves(lines.move_id, parts)
             except Exception as error:  # noqa: BLE001 - the reason shows on the line
-                lines.render_error = self.env._(
+                message = self.env._(
                     "The letter %(code)s could not be rendered: %(error)s",
                     code=letter.code,
                     error=error,
                 )
+                result.update({line: {"error": message} for line in lines})
                 continue
-            for line in lines:
-                values = rendered.get(line.move_id.id, {})
-                line.subject = values.get("subject")
-                line.body_html = values.get("body")
-                line.render_error = False
+            result.update({line: rendered[line.move_id.id] for line in lines})
+        return result
+
+    @api.depends("letter_id")
+    def _compute_mail_content(self):
+        rendered = self._render_by_letter(parts=("subject",))
+        for line in self:
+            values = rendered.get(line, {})
+            line.subject = values.get(
+                "subject", line.subject if not line.letter_id else False
+            )
+            line.render_error = values.get("error", False)
+            line.body_custom = False
+
+    @api.depends("letter_id", "body_custom")
+    def _compute_body_html(self):
+        to_render = self.filtered(lambda line: not line.body_custom)
+        rendered = to_render._render_by_letter(parts=("body",))
+        for line in self:
+            line.body_html = line.body_custom or rendered.get(line, {}).get(
+                "body", False
+            )
+
+    def _inverse_body_html(self):
+        for line in self:
+            line.body_custom = line.body_html
+
+    def _check_bodies(self):
+        """Render the bodies before sending; a failing letter turns its line red."""
+        rendered = self.filtered(lambda line: not line.body_custom)._render_by_letter(
+            parts=("body",)
+        )
+        for line, values in rendered.items():
+            if "error" in values:
+                line.render_error = values["error"]
 
     @api.depends("move_id")
     def _compute_available_annex_ids(self):
