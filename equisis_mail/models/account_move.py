@@ -348,8 +348,12 @@ class AccountMove(models.Model):
             return list(pool.map(render, jobs))
 
     def _equisis_mark_sent(self, mails):
-        """Called once the SMTP server accepted the mails of these documents."""
-        self.is_move_sent = True
+        """Called once the SMTP server accepted the mails of these documents.
+
+        Only the flag changes: the invoice's lines need no synchronisation,
+        which would cost a tenth of a second per document.
+        """
+        self.with_context(skip_invoice_sync=True).is_move_sent = True
         self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
 
     def _equisis_mark_failed(self, mails):

@@ -141,7 +141,7 @@ class EquisisMailSend(models.TransientModel):
         """Send every line without problem; keep the others listed."""
         self.ensure_one()
         lines = self.line_ids
-        lines._check_bodies()
+        lines._render_bodies_for_sending()
         lines._compute_problem()
         ready = lines.filtered(lambda line: not line.problem)
         if not ready:

@@ -57,6 +57,7 @@ class EquisisMailSendLine(models.TransientModel):
         store=True,
         readonly=False,
         sanitize="email_outgoing",
+        string="Edited Body",
         help="The body as the user edited it, if edited.",
     )
     render_error = fields.Char(compute="_compute_mail_content", store=True)
@@ -129,14 +130,20 @@ class EquisisMailSendLine(models.TransientModel):
         for line in self:
             line.body_custom = line.body_html
 
-    def _check_bodies(self):
-        """Render the bodies before sending; a failing letter turns its line red."""
+    def _render_bodies_for_sending(self):
+        """Render the bodies not edited, once, before sending.
+
+        They are kept as the lines' bodies; a letter that fails to render
+        turns its lines red instead.
+        """
         rendered = self.filtered(lambda line: not line.body_custom)._render_by_letter(
             parts=("body",)
         )
         for line, values in rendered.items():
             if "error" in values:
                 line.render_error = values["error"]
+            else:
+                line.body_custom = values["body"]
 
     @api.depends("move_id")
     def _compute_available_annex_ids(self):
