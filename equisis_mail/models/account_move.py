@@ -142,8 +142,10 @@ class AccountMove(models.Model):
             for move, values in values_by_move.items()
         }
         if len(moves) > self._equisis_background_threshold():
-            for move in moves:
-                move.sudo().equisis_send_data = data[move.id]
+            # Bookkeeping only: no need to synchronise the invoices' lines.
+            queue = moves.sudo().with_context(skip_invoice_sync=True)
+            for move in queue:
+                move.equisis_send_data = data[move.id]
             self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger()
             return "queued"
         mails = moves._equisis_prepare_mails(data)
@@ -389,7 +391,9 @@ class AccountMove(models.Model):
                     author_moves.equisis_send_data = False
                     continue
                 data = {move.id: move.equisis_send_data for move in author_moves}
-                author_moves.equisis_send_data = False
+                author_moves.with_context(
+                    skip_invoice_sync=True
+                ).equisis_send_data = False
                 try:
                     with self.env.cr.savepoint():
                         mails = (
