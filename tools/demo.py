@@ -32,6 +32,7 @@ server = env["ir.mail_server"].search([("owner_user_id", "=", False)], limit=1)
 values = {{"name": "Demo mail catcher", "smtp_host": "127.0.0.1",
           "smtp_port": {smtp}, "smtp_encryption": "none"}}
 server.write(values) if server else env["ir.mail_server"].create(values)
+env["res.lang"]._activate_lang("en_US")
 admin = env.ref("base.user_admin")
 admin.write({{"email": "admin@equisis-demo.example", "lang": "en_US"}})
 admin.write({{"smtp_host": "127.0.0.1", "smtp_port": {smtp},

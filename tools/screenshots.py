@@ -181,12 +181,21 @@ def main():
         browser.shoot("letter-form")
 
         # 3. The send window, with a red line (a customer without address).
+        posted = [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("company_id", "=", 1),
+        ]
         moves = call(
             "account.move",
             "search",
-            [("move_type", "=", "out_invoice"), ("state", "=", "posted")],
-            limit=4,
-            order="id desc",
+            [*posted, ("partner_id.email", "=", False)],
+            limit=1,
+        ) + call(
+            "account.move",
+            "search",
+            [*posted, ("partner_id.email", "!=", False)],
+            limit=3,
         )
         action = call("account.move", "action_equisis_open_send_wizard", moves)
         browser.goto(

@@ -23,6 +23,8 @@ CHUNK = 20
 # wkhtmltopdf processes at once; mostly idle (the JavaScript delay).
 PDF_WORKERS_PARAM = "equisis_mail.pdf_workers"
 PDF_WORKERS = 8
+# Documents whose HTML is prepared in one go before their PDFs start.
+HTML_GROUP = 4
 
 
 class AccountMove(models.Model):
@@ -258,7 +260,7 @@ class AccountMove(models.Model):
         A patched wkhtmltopdf renders many documents per call, split per
         document by the host. An unpatched one renders one document per call:
         its time is mostly the fixed JavaScript delay, spent idle, so the
-        calls run side by side, the HTML being prepared first here.
+        calls run side by side while the next documents' HTML is prepared.
 
         :return: {move: bytes}
         """
@@ -275,26 +277,49 @@ class AccountMove(models.Model):
                 )
                 result.update({move: pdf_by_id[move.id] for move in chunk})
             return result
-        jobs = []
-        for move in moves:
-            data = {"report_type": "pdf", "debug": False}
-            if (
-                self.env["ir.config_parameter"]
-                .sudo()
-                .get_param("account.display_name_in_footer")
-            ):
-                data["display_name_in_footer"] = True
-            html = Report.with_context(debug=False)._render_qweb_html(
-                report.report_name, move.ids, data=data
-            )[0]
-            bodies, _ids, header, footer, paperformat_args = report.with_context(
-                debug=False
-            )._prepare_html(html, report_model=report.model)
-            jobs.append((bodies, header, footer, paperformat_args))
-        pdfs = self.with_company(moves[0].company_id)._equisis_run_wkhtmltopdf_parallel(
-            report, jobs
+        data = {"report_type": "pdf", "debug": False}
+        if (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("account.display_name_in_footer")
+        ):
+            data["display_name_in_footer"] = True
+        render = self.with_company(moves[0].company_id)._equisis_wkhtmltopdf_worker(
+            report
         )
-        return dict(zip(moves, pdfs, strict=True))
+        futures = {}
+        with ThreadPoolExecutor(max_workers=self._equisis_pdf_workers()) as pool:
+            # Prepare the HTML a few documents at a time and hand each one to
+            # a worker at once: preparing and rendering overlap.
+            for group in split_every(
+                HTML_GROUP, [move.id for move in moves], self.browse
+            ):
+                html = Report.with_context(debug=False)._render_qweb_html(
+                    report.report_name, [move.id for move in group], data=data
+                )[0]
+                bodies, html_ids, header, footer, paperformat_args = (
+                    report.with_context(debug=False)._prepare_html(
+                        html, report_model=report.model
+                    )
+                )
+                if set(html_ids) == set(group.ids):
+                    body_by_id = dict(zip(html_ids, bodies, strict=True))
+                elif len(bodies) == len(group):
+                    # A report without data-oe-id: its articles come in order.
+                    body_by_id = dict(zip(group.ids, bodies, strict=True))
+                else:
+                    raise UserError(
+                        self.env._(
+                            "The report %(report)s does not give one page per "
+                            "document: it cannot be sent by e-mail.",
+                            report=report.name,
+                        )
+                    )
+                for move in group:
+                    futures[move] = pool.submit(
+                        render, [body_by_id[move.id]], header, footer, paperformat_args
+                    )
+            return {move: future.result() for move, future in futures.items()}
 
     @api.model
     def _equisis_parallel_pdf(self):
@@ -305,22 +330,29 @@ class AccountMove(models.Model):
         )
 
     @api.model
-    def _equisis_run_wkhtmltopdf_parallel(self, report, jobs):
-        """Run the host's wkhtmltopdf call for each job, several at a time.
+    def _equisis_pdf_workers(self):
+        return max(
+            1,
+            int(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param(PDF_WORKERS_PARAM, PDF_WORKERS)
+            ),
+        )
 
-        Each worker uses a cursor of its own: the host's call only reads the
+    @api.model
+    def _equisis_wkhtmltopdf_worker(self, report):
+        """A function running the host's wkhtmltopdf call in a worker thread.
+
+        Each call uses a cursor of its own: the host's call only reads the
         report's paper format there.
         """
-        dbname = self.env.cr.dbname
         # The worker sees committed data only: the report and its company's
         # paper format, not a user or a document of this transaction.
         context = dict(self.env.context, allowed_company_ids=self.env.company.ids)
-        landscape = context.get("landscape")
-        viewport = context.get("set_viewport_size")
         registry = self.env.registry
 
-        def render(job):
-            bodies, header, footer, paperformat_args = job
+        def render(bodies, header, footer, paperformat_args):
             with registry.cursor() as cr:
                 # Give the registry at hand: looking it up by name waits on a
                 # lock that module loading (and so the test runner) holds.
@@ -331,23 +363,12 @@ class AccountMove(models.Model):
                     report_ref=report.id,
                     header=header,
                     footer=footer,
-                    landscape=landscape,
+                    landscape=context.get("landscape"),
                     specific_paperformat_args=paperformat_args,
-                    set_viewport_size=viewport,
+                    set_viewport_size=context.get("set_viewport_size"),
                 )
 
-        workers = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(PDF_WORKERS_PARAM, PDF_WORKERS)
-        )
-        if workers <= 1 or len(jobs) == 1:
-            return [render(job) for job in jobs]
-        _logger.debug(
-            "rendering %s PDFs of %s on %s workers", len(jobs), dbname, workers
-        )
-        with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            return list(pool.map(render, jobs))
+        return render
 
     def _equisis_mark_sent(self, mails):
         """Called once the SMTP server accepted the mails of these documents.

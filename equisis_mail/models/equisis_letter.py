@@ -91,6 +91,15 @@ class EquisisLetter(models.Model):
         "A letter with this code already exists in this company.",
     )
 
+    @api.depends("code", "name", "letter_type", "lang_id")
+    def _compute_display_name(self):
+        """Code and language: the label may hold placeholders."""
+        for letter in self:
+            if letter.letter_type == "accompaniment" and letter.lang_id:
+                letter.display_name = f"{letter.code} ({letter.lang_id.name})"
+            else:
+                letter.display_name = f"{letter.code} – {letter.name}"
+
     @api.depends("target")
     def _compute_render_model(self):
         self.render_model = "account.move"

@@ -6,7 +6,7 @@ from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import EquisisSendCase, real_delivery
+from .common import EquisisSendCase, cron_progress_without_commit, real_delivery
 
 MAIL_LOGGER = "odoo.addons.mail.models.mail_mail"
 
@@ -196,3 +196,54 @@ class TestBadInput(EquisisSendCase):
         self.assertIn("exceed", line.problem)
         line.attachment_ids = [Command.unlink(big.id)]
         self.assertFalse(line.problem)
+
+
+@tagged("post_install", "-at_install")
+class TestScale(EquisisSendCase):
+    def test_thousand_invoices_through_the_queue(self):
+        """Every one of 1,000 mails is accounted for."""
+        partners = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"Scale {i}",
+                    "email": f"scale{i}@example.com",
+                    "lang": "en_US",
+                }
+                for i in range(50)
+            ]
+        )
+        moves = self.env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partners[i % 50].id,
+                    "invoice_date": "2026-11-02",
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": self.product.id,
+                                "price_unit": 10,
+                                "tax_ids": [],
+                            }
+                        )
+                    ],
+                }
+                for i in range(1000)
+            ]
+        )
+        moves.action_post()
+        self.env["ir.config_parameter"].set_param(
+            "mail.server.personal.limit.minutes", 5000
+        )
+        wizard = self.open_wizard(moves)
+        self.assertEqual(len(wizard.line_ids), 1000)
+        self.assertFalse(wizard.problem_count)
+        self.send(wizard)
+        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
+        with real_delivery(self.env), cron_progress_without_commit(self.env):
+            self.env["account.move"]._cron_equisis_send()
+        self.assertEqual(len(self.smtp.received), 1000)
+        self.assertTrue(all(moves.mapped("is_move_sent")))
+        mails = self.env["mail.mail"].search([("equisis_move_id", "in", moves.ids)])
+        self.assertEqual(len(mails), 1000)
+        self.assertEqual(set(mails.mapped("state")), {"sent"})
