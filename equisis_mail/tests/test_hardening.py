@@ -2,9 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Bad input and SMTP faults: nothing lost, nothing sent twice."""
 
+import socket
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.base.models import ir_mail_server as base_mail_server
 
 from .common import EquisisSendCase, cron_progress_without_commit, real_delivery
 
@@ -84,6 +89,26 @@ class TestSmtpFaults(EquisisSendCase):
         self.sender.smtp_pass = "sender-secret"
         self._retry(moves)
         self.assertEqual(len(self.smtp.received), 5)
+
+    @mute_logger(MAIL_LOGGER)
+    def test_timeout(self):
+        """A server that accepts the connection and never answers."""
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        self.addCleanup(silent.close)
+        moves = self._batch()
+        port = self.sender.smtp_port
+        self.sender.smtp_port = silent.getsockname()[1]
+        # Odoo waits 60 s; the test waits 2.
+        with patch.object(base_mail_server, "SMTP_TIMEOUT", 2):
+            self.send(self.open_wizard(moves))
+        self.assertFalse(any(moves.mapped("is_move_sent")))
+        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"failed"})
+        self.sender.smtp_port = port
+        self._retry(moves)
+        self.assertEqual(len(self.smtp.received), 5)
+        self.assertTrue(all(moves.mapped("is_move_sent")))
 
     def test_one_of_two_recipients_refused(self):
         move = self.make_invoice(self.partners[0])

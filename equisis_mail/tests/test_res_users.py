@@ -140,6 +140,8 @@ class TestUserProfile(EquisisMailCase):
         with self.assertRaises(AccessError):
             anna.export_data(["smtp_pass"])
         with self.assertRaises(AccessError):
+            anna.onchange({"smtp_host": "x"}, ["smtp_host"], {"smtp_pass": {}})
+        with self.assertRaises(AccessError):
             self.env["ir.mail_server"].search_read([], ["smtp_pass"])
         self.assertNotIn("smtp_pass", self.env["res.users"].fields_get())
 
