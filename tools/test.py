@@ -27,7 +27,6 @@ TOOL_PACKAGES = {
     "ruff": "ruff",
     "pylint_odoo": "pylint-odoo",
     "polib": "polib",
-    "whool": "whool",
 }
 # Log lines the suite provokes on purpose. Keep this list short and precise.
 EXPECTED_LOG = [
