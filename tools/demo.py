@@ -1,7 +1,8 @@
 """The run command: a demo database with equisis_mail at http://localhost:8069.
 
 Usage: ``python3 tools/demo.py`` (what ``make run`` runs). Ctrl-C stops
-everything it started; a second run reuses the database.
+everything it started; a second run reuses the database (updating the module
+to the code at hand).
 
 - PostgreSQL: a cluster of our own in ``.demo/pg`` (git-ignored), port 54329.
 - Mail: a catcher on 127.0.0.1:2525 stores every mail in ``.demo/mails``.
@@ -95,6 +96,20 @@ def main():
             )
             if not database_ready(cluster):
                 sys.exit("The demo database could not be created: see the log above.")
+        else:
+            harness.say("updating equisis_mail in the demo database")
+            subprocess.run(
+                odoo_command(
+                    odoo_bin,
+                    cluster,
+                    "--update",
+                    "equisis_mail",
+                    "--stop-after-init",
+                    "--log-level",
+                    "warn",
+                ),
+                check=True,
+            )
         with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
             script.write(SETUP_SCRIPT.format(smtp=SMTP_PORT, http=HTTP_PORT))
         with open(script.name) as stdin:
