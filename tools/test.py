@@ -89,7 +89,6 @@ def run_lint(python):
 
 
 def run_pytest(python):
-    report = Path(tempfile.mkstemp(suffix=".txt")[1])
     result = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=ROOT,
@@ -98,7 +97,6 @@ def run_pytest(python):
         text=True,
     )
     print(result.stdout, end="")
-    report.unlink(missing_ok=True)
     passed = sum(int(n) for n in re.findall(r"(\d+) passed", result.stdout))
     failed = sum(
         int(n) for n in re.findall(r"(\d+) (?:failed|errors?)\b", result.stdout)
