@@ -40,6 +40,18 @@ class TestSmtpFaults(EquisisSendCase):
         with real_delivery(self.env):
             moves.action_equisis_retry_mail()
 
+    def _assert_all_failed_then_retried(self, moves, working_port):
+        """Nothing left, every document failed; once the server is back,
+        retrying sends each document exactly once."""
+        self.assertFalse(self.smtp.received)
+        self.assertFalse(any(moves.mapped("is_move_sent")))
+        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"failed"})
+        self.sender.smtp_port = working_port
+        self._retry(moves)
+        self.assertEqual(len(self.smtp.received), 5)
+        self.assertEqual(self._received_moves(moves), moves)
+        self.assertTrue(all(moves.mapped("is_move_sent")))
+
     @mute_logger(MAIL_LOGGER)
     def test_421_mid_batch_then_retry_sends_each_once(self):
         moves = self._batch()
@@ -69,14 +81,8 @@ class TestSmtpFaults(EquisisSendCase):
         port = self.sender.smtp_port
         self.sender.smtp_port = 1
         self.send(self.open_wizard(moves))
-        self.assertFalse(self.smtp.received)
         self.assertFalse(self.default_smtp.received)
-        self.assertFalse(any(moves.mapped("is_move_sent")))
-        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"failed"})
-        self.sender.smtp_port = port
-        self._retry(moves)
-        self.assertEqual(len(self.smtp.received), 5)
-        self.assertTrue(all(moves.mapped("is_move_sent")))
+        self._assert_all_failed_then_retried(moves, port)
 
     @mute_logger(MAIL_LOGGER)
     def test_authentication_failure(self):
@@ -103,12 +109,7 @@ class TestSmtpFaults(EquisisSendCase):
         # Odoo waits 60 s; the test waits 2.
         with patch.object(base_mail_server, "SMTP_TIMEOUT", 2):
             self.send(self.open_wizard(moves))
-        self.assertFalse(any(moves.mapped("is_move_sent")))
-        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"failed"})
-        self.sender.smtp_port = port
-        self._retry(moves)
-        self.assertEqual(len(self.smtp.received), 5)
-        self.assertTrue(all(moves.mapped("is_move_sent")))
+        self._assert_all_failed_then_retried(moves, port)
 
     def test_one_of_two_recipients_refused(self):
         move = self.make_invoice(self.partners[0])
