@@ -396,9 +396,16 @@ class AccountMove(models.Model):
 
     @api.model
     def _cron_equisis_send(self):
-        """Send the documents queued by the send window, chunk by chunk."""
+        """Send the documents queued by the send window.
+
+        The mails are prepared chunk by chunk, each chunk committed, then
+        delivered together: one SMTP session per mail server for the run. A
+        mail prepared but not delivered (the worker died) stays outgoing in
+        the host's mail queue, which sends it later.
+        """
         moves = self.sudo().search([("equisis_send_data", "!=", False)], order="id")
         self.env["ir.cron"]._commit_progress(remaining=len(moves))
+        to_deliver = self.env["mail.mail"]
         sent_by_author = defaultdict(list)
         failed_by_author = defaultdict(list)
         for chunk_ids in split_every(CHUNK, moves.ids):
@@ -433,10 +440,11 @@ class AccountMove(models.Model):
                         )
                     failed_by_author[author.partner_id.id] += author_moves.ids
                     continue
-                mails._equisis_deliver()
+                to_deliver |= mails
                 sent_by_author[author.partner_id.id] += author_moves.ids
             if not self.env["ir.cron"]._commit_progress(len(chunk_ids)):
                 break
+        to_deliver._equisis_deliver()
         if sent_by_author:
             self.env["account.move.send"]._send_notifications_to_partners(
                 dict(sent_by_author)

@@ -1,12 +1,14 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import base64
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from ..models import account_move as account_move_module
 from .common import EquisisSendCase, cron_progress_without_commit, real_delivery
 
 
@@ -262,11 +264,17 @@ class TestSend(EquisisSendCase):
         self.assertFalse(self.smtp.received)
         self.assertTrue(all(move.equisis_send_data for move in moves))
         self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
-        with real_delivery(self.env), cron_progress_without_commit(self.env):
+        with (
+            real_delivery(self.env),
+            cron_progress_without_commit(self.env),
+            patch.object(account_move_module, "CHUNK", 2),
+        ):
             self.env["account.move"].with_context(
                 force_report_rendering=True
             )._cron_equisis_send()
         self.assertEqual(len(self.smtp.received), 3)
+        # Two chunks, one SMTP session for the run.
+        self.assertEqual(self.smtp.state.connections, 1)
         self.assertTrue(all(moves.mapped("is_move_sent")))
         self.assertFalse(any(moves.mapped("equisis_send_data")))
         self.assertTrue(all(r.login == "sender-login" for r in self.smtp.received))
