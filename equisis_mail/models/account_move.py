@@ -5,10 +5,9 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from markupsafe import Markup, escape
-from psycopg2 import errors as pg_errors
 
 from odoo import SUPERUSER_ID, Command, api, fields, models, modules, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import LockError, UserError
 from odoo.orm.environments import Transaction
 from odoo.tools import SQL, split_every
 
@@ -99,34 +98,40 @@ class AccountMove(models.Model):
         )
 
     def _equisis_lock(self):
-        """Refuse documents that another user is sending right now."""
+        """Claim these documents for this transaction, or refuse them when
+        another user is sending them right now.
+
+        The rows are updated, not only locked: a concurrent request whose
+        snapshot predates our commit then fails to serialize, and the host's
+        retry sees the documents sent or queued instead of mailing them again.
+        """
+        if not self:
+            return
         try:
-            self.env.cr.execute(
-                SQL(
-                    "SELECT id FROM account_move WHERE id IN %s FOR UPDATE NOWAIT",
-                    tuple(self.ids),
-                )
-            )
-        except pg_errors.LockNotAvailable as error:
+            # Others may still reference the documents (payments, messages).
+            self.lock_for_update(allow_referencing=True)
+        except LockError as error:
             raise UserError(
                 self.env._(
                     "Some of these documents are being sent by someone else "
                     "right now. Try again in a moment."
                 )
             ) from error
-        busy = self.filtered("equisis_send_data") | (
+        self.env.cr.execute(
+            SQL(
+                "UPDATE account_move SET write_date = write_date WHERE id IN %s",
+                tuple(self.ids),
+            )
+        )
+
+    def _equisis_waiting(self):
+        """The documents among these whose mail is queued and not sent yet."""
+        return self.filtered("equisis_send_data") | (
             self.env["mail.mail"]
             .sudo()
             .search([("equisis_move_id", "in", self.ids), ("state", "=", "outgoing")])
             .equisis_move_id
         )
-        if busy:
-            raise UserError(
-                self.env._(
-                    "These documents are already waiting to be sent: %(names)s",
-                    names=", ".join(busy.mapped("display_name")),
-                )
-            )
 
     def _equisis_send(self, values_by_move):
         """Send each document with its own values.
@@ -139,6 +144,15 @@ class AccountMove(models.Model):
         """
         moves = self.browse([move.id for move in values_by_move])
         moves._equisis_lock()
+        busy = moves._equisis_waiting()
+        if busy:
+            raise UserError(
+                self.env._(
+                    "These documents are already waiting to be sent: %(names)s",
+                    names=", ".join(busy.mapped("display_name")),
+                )
+            )
+
         data = {
             move.id: dict(values, author_user_id=self.env.uid)
             for move, values in values_by_move.items()

@@ -6,3 +6,4 @@ from . import test_send
 from . import test_mail_to
 from . import test_translations
 from . import test_hardening
+from . import test_concurrency

@@ -90,6 +90,7 @@ class EquisisMailSend(models.TransientModel):
             Command.create(
                 {
                     "move_id": move.id,
+                    "sent_when_opened": move.is_move_sent,
                     "partner_id": move.partner_id.id,
                     "email_to": "; ".join(recipients.get(move.partner_id.id, [])),
                     "letter_id": (
@@ -141,13 +142,20 @@ class EquisisMailSend(models.TransientModel):
         """Send every line without problem; keep the others listed."""
         self.ensure_one()
         lines = self.line_ids
+        # Under the lock, a document another user sent meanwhile is seen as
+        # sent, and its line turns red instead of mailing it a second time.
+        lines.move_id._equisis_lock()
         lines._render_bodies_for_sending()
         lines._compute_problem()
         ready = lines.filtered(lambda line: not line.problem)
         if not ready:
             raise UserError(
                 self.env._(
-                    "No mail can be sent: every line lacks something (see in red)."
+                    "No mail can be sent: every line lacks something.\n%(problems)s",
+                    problems="\n".join(
+                        f"- {line.move_id.display_name or ''}: {line.problem}"
+                        for line in lines[:10]
+                    ),
                 )
             )
         values_by_move = {line.move_id: line._sending_values() for line in ready}

@@ -80,6 +80,11 @@ class EquisisMailSendLine(models.TransientModel):
     attachment_count = fields.Integer(
         compute="_compute_attachment_count", string="Attachments"
     )
+    sent_when_opened = fields.Boolean(
+        readonly=True,
+        help="Whether the document had been sent when the window was opened: "
+        "sending it again is then a choice, not a collision.",
+    )
     problem = fields.Char(compute="_compute_problem")
 
     def _render_by_letter(self, parts):
@@ -177,6 +182,7 @@ class EquisisMailSendLine(models.TransientModel):
 
     @api.depends(
         "move_id.state",
+        "move_id.is_move_sent",
         "email_to",
         "email_from",
         "letter_id",
@@ -197,10 +203,13 @@ class EquisisMailSendLine(models.TransientModel):
             .search([("letter_type", "=", "accompaniment")])
             .mapped("target")
         }
+        waiting = self.move_id._equisis_waiting()
         for line in self:
-            line.problem = line._find_problem(max_size, annex_sizes, letters_by_target)
+            line.problem = line._find_problem(
+                max_size, annex_sizes, letters_by_target, waiting
+            )
 
-    def _find_problem(self, max_size, annex_sizes, letter_targets):
+    def _find_problem(self, max_size, annex_sizes, letter_targets, waiting):
         """The first reason this line cannot be sent, in the user's language."""
         move = self.move_id
         if not move:
@@ -208,6 +217,15 @@ class EquisisMailSendLine(models.TransientModel):
         if move.state != "posted":
             return self.env._(
                 "The document %(name)s is not posted.", name=move.display_name
+            )
+        if move in waiting:
+            return self.env._(
+                "%(name)s is already waiting to be sent.", name=move.display_name
+            )
+        if move.is_move_sent and not self.sent_when_opened:
+            return self.env._(
+                "%(name)s was sent from elsewhere after this window was opened.",
+                name=move.display_name,
             )
         if not self.env.user.email_normalized:
             return self.env._(

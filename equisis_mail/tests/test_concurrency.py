@@ -1,0 +1,285 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Two users sending the same invoice: one mail, and a clear refusal."""
+
+import threading
+from unittest.mock import patch
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
+from odoo.modules.registry import DummyRLock, Registry
+from odoo.service.model import retrying
+from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tools import mute_logger
+
+from .common import EquisisSendCase, SmtpFixture, real_delivery
+
+REFUSALS = (
+    "being sent by someone else right now",
+    "was sent from elsewhere after this window was opened",
+)
+
+
+@tagged("post_install", "-at_install")
+class TestSentMeanwhile(EquisisSendCase):
+    """Two windows open on the same documents, validated one after the other."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner = cls.make_partner("Client", "client@example.com")
+        cls.colleague = cls.env["res.users"].create(
+            {
+                "name": "Colin Colleague",
+                "login": "colin",
+                "email": "colin@example.com",
+                "group_ids": [(6, 0, cls.sender.group_ids.ids)],
+            }
+        )
+        cls.colleague.write(
+            {
+                "smtp_host": cls.smtp.host,
+                "smtp_port": cls.smtp.port,
+                "smtp_encryption": "none",
+                "smtp_user": "sender-login",
+                "smtp_pass": "sender-secret",
+            }
+        )
+
+    def test_document_sent_meanwhile_turns_red(self):
+        move = self.make_invoice(self.partner)
+        other = self.make_invoice(self.partner)
+        first = self.open_wizard(move)
+        second = self.open_wizard(move | other, user=self.colleague)
+        self.send(first)
+        line = second.line_ids.filtered(lambda line: line.move_id == move)
+        self.assertIn("was sent from elsewhere", line.problem)
+        self.send(second)
+        self.assertEqual(len(self.smtp.received), 2)
+        mails = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        self.assertEqual(len(mails), 1)
+        self.assertTrue(other.is_move_sent)
+        # The red line stays in the window, with its reason.
+        self.assertEqual(second.line_ids, line)
+
+    def test_every_line_sent_meanwhile_is_refused_with_the_reason(self):
+        move = self.make_invoice(self.partner)
+        first = self.open_wizard(move)
+        second = self.open_wizard(move, user=self.colleague)
+        self.send(first)
+        with self.assertRaisesRegex(UserError, "was sent from elsewhere"):
+            self.send(second)
+        self.assertEqual(len(self.smtp.received), 1)
+
+    def test_sending_a_sent_document_again_is_a_choice(self):
+        move = self.make_invoice(self.partner)
+        self.send(self.open_wizard(move))
+        again = self.open_wizard(move, user=self.colleague)
+        self.assertFalse(again.line_ids.problem)
+        self.send(again)
+        self.assertEqual(len(self.smtp.received), 2)
+
+    def test_queued_document_turns_red(self):
+        move = self.make_invoice(self.partner)
+        # Delivery is off outside real_delivery(): the mail stays outgoing.
+        self.open_wizard(move).action_send()
+        line = self.open_wizard(move, user=self.colleague).line_ids
+        self.assertIn("already waiting to be sent", line.problem)
+
+
+@tagged("post_install", "-at_install")
+class TestSendingAtTheSameInstant(BaseCase):
+    """Two users validate their windows on one invoice at the same instant.
+
+    Each runs in its own committed transaction, as two HTTP requests do,
+    with the host's retry on serialization failures. The data is committed
+    too, and removed after.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+        cls.smtp = SmtpFixture().start()
+        cls.addClassCleanup(cls.smtp.stop)
+        cls.move_ids = []
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            params = env["ir.config_parameter"]
+            cls.report_url = params.get_param("report.url")
+            # Nothing answers there: PDFs come out unstyled, fast.
+            params.set_param("report.url", "http://127.0.0.1:9")
+            groups = env.ref("account.group_account_invoice") | env.ref(
+                "base.group_user"
+            )
+            cls.user_ids = []
+            for name in ("Ann", "Ben"):
+                user = env["res.users"].create(
+                    {
+                        "name": f"{name} Concurrent",
+                        "login": f"{name.lower()}-concurrent",
+                        "email": f"{name.lower()}@concurrent.example.com",
+                        "group_ids": [(6, 0, groups.ids)],
+                    }
+                )
+                user.write(
+                    {
+                        "smtp_host": cls.smtp.host,
+                        "smtp_port": cls.smtp.port,
+                        "smtp_encryption": "none",
+                    }
+                )
+                cls.user_ids.append(user.id)
+            cls.partner_id = (
+                env["res.partner"]
+                .create(
+                    {
+                        "name": "Client Concurrent",
+                        "email": "client@concurrent.example.com",
+                    }
+                )
+                .id
+            )
+        cls.addClassCleanup(cls._remove_committed_data)
+
+    @classmethod
+    def _remove_committed_data(cls):
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            moves = env["account.move"].browse(cls.move_ids)
+            env["mail.mail"].search([("equisis_move_id", "in", moves.ids)]).unlink()
+            moves.button_draft()
+            moves.with_context(force_delete=True).unlink()
+            users = env["res.users"].browse(cls.user_ids)
+            env["ir.mail_server"].search([("owner_user_id", "in", users.ids)]).unlink()
+            users.unlink()
+            env["res.partner"].browse(cls.partner_id).active = False
+            env["ir.config_parameter"].set_param("report.url", cls.report_url)
+
+    def setUp(self):
+        super().setUp()
+        self.smtp.reset()
+
+    def _make_invoice(self, legal_pdf=False):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            move = env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": self.partner_id,
+                    "invoice_date": "2026-11-02",
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"name": "Consulting", "price_unit": 100, "tax_ids": []}
+                        )
+                    ],
+                }
+            )
+            move.action_post()
+            self.move_ids.append(move.id)
+            if legal_pdf:
+                env["ir.attachment"].create(
+                    {
+                        "name": "legal.pdf",
+                        "raw": b"%PDF-1.4 legal",
+                        "mimetype": "application/pdf",
+                        "res_model": "account.move",
+                        "res_id": move.id,
+                        "res_field": "invoice_pdf_report_file",
+                    }
+                )
+            return move.id
+
+    def _open_window(self, user_id, move_id):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, user_id, {"lang": "en_US"})
+            action = env.ref("equisis_mail.account_move_action_send_email")
+            result = action.with_context(
+                active_model="account.move", active_ids=[move_id]
+            ).run()
+            return result["res_id"]
+
+    def _mails(self, move_id):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            mails = env["mail.mail"].search([("equisis_move_id", "=", move_id)])
+            return mails.mapped("state"), env["account.move"].browse(
+                move_id
+            ).is_move_sent
+
+    def _validate(self, user_id, wizard_id, barrier, outcomes):
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(
+                    cr, user_id, {"lang": "en_US", "force_report_rendering": True}
+                )
+                wizard = env["equisis.mail.send"].browse(wizard_id)
+                barrier.wait()
+                # A serialization failure, retried, is logged as a bad query.
+                with mute_logger("odoo.sql_db"):
+                    retrying(wizard.action_send, env)
+            outcomes[user_id] = "sent"
+        except UserError as error:
+            outcomes[user_id] = str(error)
+
+    def test_one_mail_and_one_clear_refusal(self):
+        move_id = self._make_invoice()
+        wizard_ids = {
+            user_id: self._open_window(user_id, move_id) for user_id in self.user_ids
+        }
+        barrier = threading.Barrier(len(wizard_ids))
+        outcomes = {}
+        threads = [
+            threading.Thread(
+                target=self._validate, args=(user_id, wizard_id, barrier, outcomes)
+            )
+            for user_id, wizard_id in wizard_ids.items()
+        ]
+        with (
+            self.registry.cursor() as cr,
+            # The test runner holds the registry lock; threads need it too,
+            # as in the host's own test mode.
+            patch.object(Registry, "_lock", DummyRLock()),
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        self.assertEqual(len(outcomes), 2, outcomes)
+        results = sorted(outcomes.values(), key=lambda outcome: outcome != "sent")
+        self.assertEqual(results[0], "sent", outcomes)
+        self.assertTrue(any(refusal in results[1] for refusal in REFUSALS), results[1])
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(
+            self.smtp.received[0].rcpt_tos, ["client@concurrent.example.com"]
+        )
+        self.assertEqual(self._mails(move_id), (["sent"], True))
+
+    def test_request_older_than_the_other_send_is_retried_and_refused(self):
+        """The second request began before the first committed: it must not
+        trust its old snapshot, where the invoice is neither sent nor queued.
+
+        The legal PDF exists, so the first send writes nothing on the invoice
+        itself; delivery is off, so its mail stays queued, as it does in
+        production until the after-commit delivery.
+        """
+        move_id = self._make_invoice(legal_pdf=True)
+        ann, ben = self.user_ids
+        ann_wizard, ben_wizard = (
+            self._open_window(ann, move_id),
+            self._open_window(ben, move_id),
+        )
+        with self.registry.cursor() as ben_cr:
+            ben_env = api.Environment(ben_cr, ben, {"lang": "en_US"})
+            wizard = ben_env["equisis.mail.send"].browse(ben_wizard)
+            self.assertFalse(wizard.line_ids.problem)
+            with self.registry.cursor() as ann_cr:
+                ann_env = api.Environment(ann_cr, ann, {"lang": "en_US"})
+                ann_env["equisis.mail.send"].browse(ann_wizard).action_send()
+            with (
+                self.assertRaisesRegex(UserError, "already waiting to be sent"),
+                mute_logger("odoo.sql_db"),
+            ):
+                retrying(wizard.action_send, ben_env)
+        self.assertEqual(self._mails(move_id), (["outgoing"], False))
