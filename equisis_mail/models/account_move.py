@@ -465,11 +465,18 @@ class AccountMove(models.Model):
             )
 
     def action_equisis_retry_mail(self):
-        """Send again the mails of these documents that failed, and only those."""
+        """Send again the mails of these documents that failed, and only those:
+        not a document sent or queued again since its mail failed."""
+        self._equisis_lock()
+        failed = self.filtered(
+            lambda move: move.equisis_mail_state == "failed" and not move.is_move_sent
+        )
         mails = (
             self.env["mail.mail"]
             .sudo()
-            .search([("equisis_move_id", "in", self.ids), ("state", "=", "exception")])
+            .search(
+                [("equisis_move_id", "in", failed.ids), ("state", "=", "exception")]
+            )
         )
         latest = {}
         for mail in mails.sorted("id"):
@@ -477,7 +484,6 @@ class AccountMove(models.Model):
         to_retry = (
             self.env["mail.mail"].sudo().browse([mail.id for mail in latest.values()])
         )
-        to_retry = to_retry.filtered(lambda mail: not mail.equisis_move_id.is_move_sent)
         if not to_retry:
             raise UserError(self.env._("There is no failed e-mail to send again."))
         to_retry.mark_outgoing()

@@ -86,6 +86,18 @@ class TestSentMeanwhile(EquisisSendCase):
         line = self.open_wizard(move, user=self.colleague).line_ids
         self.assertIn("already waiting to be sent", line.problem)
 
+    def test_retry_skips_a_document_sent_again_meanwhile(self):
+        self.sender.smtp_pass = "wrong"
+        move = self.make_invoice(self.partner)
+        self.send(self.open_wizard(move))
+        self.assertEqual(move.equisis_mail_state, "failed")
+        # A colleague sends it again; the mail waits in the queue.
+        self.open_wizard(move, user=self.colleague).action_send()
+        with self.assertRaisesRegex(UserError, "no failed e-mail"):
+            move.with_user(self.sender).action_equisis_retry_mail()
+        mails = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        self.assertEqual(sorted(mails.mapped("state")), ["exception", "outgoing"])
+
 
 @tagged("post_install", "-at_install")
 class TestSendingAtTheSameInstant(BaseCase):
