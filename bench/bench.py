@@ -19,6 +19,10 @@ wkhtmltopdf renders styled PDFs, as in production) and measures in an
 - existing: the same when the PDFs already exist.
 
 Each figure is the median of the runs.
+
+On the first size it also renders one invoice's PDF with the addon's pipeline
+and with the host's Print & Send, and compares their pages pixel by pixel
+(``bench/PDF.md``; ``--pdf-only`` does just that).
 """
 
 import argparse
@@ -114,7 +118,9 @@ class HttpServer:
         self.process.wait(timeout=60)
 
 
-def run_case(odoo_bin, cluster, template, case, size, http_port, smtp_port):
+def run_case(
+    odoo_bin, cluster, template, case, size, http_port, smtp_port, extra_env=None
+):
     db = f"bench_run_{case}"
     psql(
         cluster,
@@ -133,6 +139,7 @@ def run_case(odoo_bin, cluster, template, case, size, http_port, smtp_port):
                 "BENCH_N": str(size),
                 "BENCH_SMTP_PORT": str(smtp_port),
                 "BENCH_HTTP_PORT": str(http_port),
+                **(extra_env or {}),
             },
         )
     finally:
@@ -177,6 +184,11 @@ def main():
     parser.add_argument("--sizes", default="50,200,500")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--output", default=str(BENCH / "RESULTS.md"))
+    parser.add_argument(
+        "--pdf-only",
+        action="store_true",
+        help="only compare one invoice's PDF with the host's (bench/PDF.md)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     odoo_bin, why = harness.find_odoo()
@@ -225,6 +237,22 @@ def main():
                     "BENCH_HTTP_PORT": str(http_port),
                 },
             )
+            if size == sizes[0]:
+                harness.say(f"N={size}: one invoice's PDF, addon and host")
+                pdf = run_case(
+                    odoo_bin,
+                    cluster,
+                    template,
+                    "pdf",
+                    size,
+                    http_port,
+                    smtp_port,
+                    extra_env={"BENCH_PDF_DIR": str(BENCH / ".work" / "pdf")},
+                )["pdf"]
+                harness.say(f"  {json.dumps(pdf)}")
+                write_pdf_report(BENCH / "PDF.md", pdf)
+            if args.pdf_only:
+                continue
             results = {}
             for case in ("window", "addon", "host", "host_tuned"):
                 for run in range(args.runs):
@@ -237,7 +265,38 @@ def main():
             rows.extend(summarise(size, results))
     finally:
         cluster.stop()
-    write_results(args.output, rows, args.runs, time.time() - started)
+    if not args.pdf_only:
+        write_results(args.output, rows, args.runs, time.time() - started)
+
+
+def write_pdf_report(path, pdf):
+    """Whether the addon's PDF of one invoice looks like the host's."""
+    same = pdf["addon_pages"] == pdf["host_pages"] and not any(
+        pdf["differing_bytes_per_page"]
+    )
+    pixels = sum(pdf["page_bytes"]) or 1
+    share = sum(pdf["differing_bytes_per_page"]) / pixels
+    verdict = (
+        "identical: same pages, every pixel equal"
+        if same
+        else f"different: {share:.2%} of the pixels differ"
+    )
+    Path(path).write_text(
+        "# PDF: equisis_mail against Odoo's batch Print & Send\n\n"
+        "Produced by `make bench` (`bench/bench.py`; alone: "
+        "`python3 bench/bench.py --pdf-only --sizes 5`). One posted invoice "
+        f"({pdf['invoice']}, 5 lines) is rendered by the addon's PDF pipeline "
+        "and by the host's batch Print & Send (its legal PDF), on the same "
+        "database with an Odoo HTTP server answering at `web.base.url`. Each "
+        "page is rasterised at 72 dpi in grey by poppler's `pdftoppm` and "
+        "compared pixel by pixel.\n\n"
+        f"Machine: {machine()}.\n\n"
+        "| | addon | host |\n| --- | --- | --- |\n"
+        f"| pages | {pdf['addon_pages']} | {pdf['host_pages']} |\n"
+        f"| bytes | {pdf['addon_bytes']} | {pdf['host_bytes']} |\n\n"
+        f"Result: **{verdict}** (differing bytes per page: "
+        f"{pdf['differing_bytes_per_page']}).\n"
+    )
 
 
 def summarise(size, results):

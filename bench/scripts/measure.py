@@ -3,7 +3,10 @@
 import json
 import os
 import resource
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
@@ -108,7 +111,60 @@ def flush_queue():
         env.cr.commit()
 
 
-if CASE == "window":
+def pages(pdf, folder, name):
+    """The PDF's pages as 72 dpi grey pixels, by poppler's pdftoppm."""
+    path = Path(folder) / f"{name}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-gray", str(path), str(Path(folder) / name)],
+        check=True,
+    )
+    return [page.read_bytes() for page in sorted(Path(folder).glob(f"{name}-*.pgm"))]
+
+
+def compare_pdfs():
+    """One invoice's PDF as the addon renders it and as the host's batch
+    Print & Send stores it, compared page by page, pixel by pixel."""
+    move = moves.sorted("id")[0]
+    report = env.ref("account.account_invoices")
+    addon_pdf = env["account.move"]._equisis_pdf_contents(report, [move])[move]
+    wizard = (
+        env["account.move.send.batch.wizard"]
+        .with_context(active_model="account.move", active_ids=move.ids)
+        .create({"move_ids": [(6, 0, move.ids)]})
+    )
+    wizard.action_send_and_print()
+    env.cr.commit()
+    while env["account.move"].search_count([("sending_data", "!=", False)]):
+        env["account.move"]._cron_account_move_send(job_count=10)
+        env.cr.commit()
+    move.invalidate_recordset()
+    host_pdf = move.invoice_pdf_report_id.raw
+    with tempfile.TemporaryDirectory() as folder:
+        addon_pages = pages(addon_pdf, folder, "addon")
+        host_pages = pages(host_pdf, folder, "host")
+        Path(os.environ["BENCH_PDF_DIR"]).mkdir(parents=True, exist_ok=True)
+        for name, pdf in (("addon", addon_pdf), ("host", host_pdf)):
+            (Path(os.environ["BENCH_PDF_DIR"]) / f"{name}.pdf").write_bytes(pdf)
+    differing = [
+        sum(a != b for a, b in zip(mine, theirs, strict=False))
+        + abs(len(mine) - len(theirs))
+        for mine, theirs in zip(addon_pages, host_pages, strict=False)
+    ]
+    return {
+        "invoice": move.name,
+        "addon_bytes": len(addon_pdf),
+        "host_bytes": len(host_pdf),
+        "addon_pages": len(addon_pages),
+        "host_pages": len(host_pages),
+        "differing_bytes_per_page": differing,
+        "page_bytes": [len(page) for page in host_pages],
+    }
+
+
+if CASE == "pdf":
+    result["pdf"] = compare_pdfs()
+elif CASE == "window":
     result["window_s"], result["window_queries"] = timed(open_addon_window)
     env.cr.rollback()
     result["host_window_s"], result["host_window_queries"] = timed(open_host_window)
