@@ -269,6 +269,10 @@ def main():
         write_results(args.output, rows, args.runs, time.time() - started)
 
 
+def embedded(names):
+    return ", ".join(f"`{name}`" for name in names) or "none"
+
+
 def write_pdf_report(path, pdf):
     """Whether the addon's PDF of one invoice looks like the host's."""
     same = pdf["addon_pages"] == pdf["host_pages"] and not any(
@@ -280,6 +284,16 @@ def write_pdf_report(path, pdf):
         "identical: same pages, every pixel equal"
         if same
         else f"different: {share:.2%} of the pixels differ"
+    )
+    missing = [
+        name for name in pdf["host_embedded"] if name not in pdf["addon_embedded"]
+    ]
+    missing = (
+        f"\nNot the same file: the host's PDF also embeds {embedded(missing)} "
+        "(Odoo's e-invoicing post-processing of the legal PDF), the addon's "
+        "does not.\n"
+        if missing
+        else ""
     )
     Path(path).write_text(
         "# PDF: equisis_mail against Odoo's batch Print & Send\n\n"
@@ -293,9 +307,11 @@ def write_pdf_report(path, pdf):
         f"Machine: {machine()}.\n\n"
         "| | addon | host |\n| --- | --- | --- |\n"
         f"| pages | {pdf['addon_pages']} | {pdf['host_pages']} |\n"
-        f"| bytes | {pdf['addon_bytes']} | {pdf['host_bytes']} |\n\n"
-        f"Result: **{verdict}** (differing bytes per page: "
-        f"{pdf['differing_bytes_per_page']}).\n"
+        f"| bytes | {pdf['addon_bytes']} | {pdf['host_bytes']} |\n"
+        f"| embedded files | {embedded(pdf['addon_embedded'])} "
+        f"| {embedded(pdf['host_embedded'])} |\n\n"
+        f"Pages: **{verdict}** (differing bytes per page: "
+        f"{pdf['differing_bytes_per_page']}).\n" + missing
     )
 
 
