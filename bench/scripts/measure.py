@@ -139,16 +139,7 @@ def compare_pdfs():
     report = env.ref("account.account_invoices")
     addon_pdf = env["account.move"]._equisis_pdf_contents(report, [move])[move]
     # The batch wizard takes several invoices (the host fails on one alone).
-    wizard = (
-        env["account.move.send.batch.wizard"]
-        .with_context(active_model="account.move", active_ids=moves.ids)
-        .create({"move_ids": [(6, 0, moves.ids)]})
-    )
-    wizard.action_send_and_print()
-    env.cr.commit()
-    while env["account.move"].search_count([("sending_data", "!=", False)]):
-        env["account.move"]._cron_account_move_send(job_count=10)
-        env.cr.commit()
+    host_send()
     move.invalidate_recordset()
     host_pdf = move.invoice_pdf_report_id.raw
     with tempfile.TemporaryDirectory() as folder:
