@@ -277,6 +277,7 @@ class TestScale(EquisisSendCase):
         with real_delivery(self.env), cron_progress_without_commit(self.env):
             self.env["account.move"]._cron_equisis_send()
         self.assertEqual(len(self.smtp.received), 1000)
+        self.assertEqual(self.smtp.state.connections, 1)
         self.assertTrue(all(moves.mapped("is_move_sent")))
         mails = self.env["mail.mail"].search([("equisis_move_id", "in", moves.ids)])
         self.assertEqual(len(mails), 1000)
