@@ -420,7 +420,6 @@ class AccountMove(models.Model):
         moves = self.sudo().search([("equisis_send_data", "!=", False)], order="id")
         self.env["ir.cron"]._commit_progress(remaining=len(moves))
         to_deliver = self.env["mail.mail"]
-        sent_by_author = defaultdict(list)
         failed_by_author = defaultdict(list)
         for chunk_ids in split_every(CHUNK, moves.ids):
             chunk = self.sudo().browse(chunk_ids)
@@ -455,14 +454,20 @@ class AccountMove(models.Model):
                     failed_by_author[author.partner_id.id] += author_moves.ids
                     continue
                 to_deliver |= mails
-                sent_by_author[author.partner_id.id] += author_moves.ids
             if not self.env["ir.cron"]._commit_progress(len(chunk_ids)):
                 break
         to_deliver._equisis_deliver()
-        if sent_by_author:
-            self.env["account.move.send"]._send_notifications_to_partners(
-                dict(sent_by_author)
-            )
+        # Tell each author what left and what did not; a mail held back by
+        # the personal server's limit is neither yet.
+        sent_by_author = defaultdict(list)
+        for mail in to_deliver:
+            if mail.state == "sent":
+                sent_by_author[mail.author_id.id].append(mail.equisis_move_id.id)
+            elif mail.state == "exception":
+                failed_by_author[mail.author_id.id].append(mail.equisis_move_id.id)
+        Send = self.env["account.move.send"]
+        Send._send_notifications_to_partners(dict(sent_by_author))
+        Send._send_notifications_to_partners(dict(failed_by_author), is_success=False)
 
     def action_equisis_retry_mail(self):
         """Send again the mails of these documents that failed, and only those:
