@@ -4,5 +4,8 @@ from . import res_users
 from . import res_company
 from . import res_config_settings
 from . import equisis_letter
+from . import equisis_mail_queue
+from . import equisis_mail_service
 from . import account_move
+from . import account_move_send
 from . import res_partner

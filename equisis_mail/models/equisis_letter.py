@@ -1,5 +1,7 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import is_html_empty
@@ -84,7 +86,7 @@ class EquisisLetter(models.Model):
         help="Pick a document to see the mail as it would be sent.",
     )
     preview_subject = fields.Char(compute="_compute_preview")
-    preview_body = fields.Html(compute="_compute_preview", sanitize=False)
+    preview_body = fields.Html(compute="_compute_preview", sanitize="email_outgoing")
 
     _code_company_uniq = models.UniqueIndex(
         "(code, COALESCE(company_id, 0))",
@@ -116,8 +118,8 @@ class EquisisLetter(models.Model):
                 rendered = letter._render_for_moves(move._origin)[move._origin.id]
             except Exception as error:  # noqa: BLE001 - shown to the user as is
                 letter.preview_subject = False
-                letter.preview_body = self.env._(
-                    "<p>This letter cannot be rendered: %(error)s</p>", error=error
+                letter.preview_body = Markup("<p>%s</p>") % self.env._(
+                    "This letter cannot be rendered: %(error)s", error=error
                 )
                 continue
             letter.preview_subject = rendered["subject"]

@@ -1,6 +1,9 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import ssl
+
 from odoo import api, models
+from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 from odoo.tools.mail import email_split
 
@@ -16,6 +19,22 @@ class IrMailServer(models.Model):
     """
 
     _inherit = "ir.mail_server"
+
+    def _connect__(self, *args, **kwargs):
+        """Say a certificate failure in plain words, in *Test connection* and
+        as the failure reason of the mails that could not leave."""
+        try:
+            return super()._connect__(*args, **kwargs)
+        except ssl.SSLCertVerificationError as error:
+            raise UserError(
+                self.env._(
+                    "The mail server's certificate could not be trusted "
+                    "(%(reason)s). Ask your provider for the right server name, "
+                    "or have an administrator turn off the certificate check "
+                    "for a server with a self-signed certificate.",
+                    reason=error.verify_message or error.reason or error,
+                )
+            ) from error
 
     @api.model
     def _prepare_smtp_to_list(self, message, smtp_session):

@@ -3,9 +3,18 @@
 import re
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
-SMTP_FIELDS = ("smtp_host", "smtp_port", "smtp_encryption", "smtp_user", "smtp_pass")
+SMTP_FIELDS = (
+    "smtp_host",
+    "smtp_port",
+    "smtp_encryption",
+    "smtp_check_certificate",
+    "smtp_user",
+    "smtp_pass",
+)
+# What changes the host server's encryption mode; nothing else may.
+MODE_FIELDS = ("smtp_encryption", "smtp_check_certificate")
 HOST_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
 
 
@@ -44,6 +53,15 @@ class ResUsers(models.Model):
         compute="_compute_smtp_profile",
         readonly=False,
         groups="base.group_system",
+    )
+    smtp_check_certificate = fields.Boolean(
+        string="Check the Server's Certificate",
+        compute="_compute_smtp_profile",
+        readonly=False,
+        groups="base.group_system",
+        help="Encrypted connections check the server's certificate and host "
+        "name. Turn this off only for a server with a self-signed certificate: "
+        "anyone on the network path could then read the password.",
     )
     smtp_user = fields.Char(
         string="SMTP Login",
@@ -123,12 +141,17 @@ class ResUsers(models.Model):
                 user.smtp_encryption = (server.smtp_encryption or "none").removesuffix(
                     "_strict"
                 )
+                user.smtp_check_certificate = server.smtp_encryption not in (
+                    "starttls",
+                    "ssl",
+                )
                 user.smtp_user = server.smtp_user
                 user.smtp_pass = server.smtp_pass
             else:
                 user.smtp_host = False
                 user.smtp_port = 587
                 user.smtp_encryption = "starttls"
+                user.smtp_check_certificate = True
                 user.smtp_user = False
                 user.smtp_pass = False
 
@@ -152,6 +175,11 @@ class ResUsers(models.Model):
                     if server
                     else "starttls"
                 ),
+                "smtp_check_certificate": (
+                    server.smtp_encryption not in ("starttls", "ssl")
+                    if server
+                    else True
+                ),
                 "smtp_user": server.smtp_user if server else False,
                 "smtp_pass": server.smtp_pass if server else False,
             }
@@ -170,16 +198,27 @@ class ResUsers(models.Model):
                 continue
             user._equisis_check_smtp_values(values)
             server_values = user._equisis_mail_server_values(values)
+            if server and not any(fname in profile for fname in MODE_FIELDS):
+                # Another field changed: the server keeps its mode, whatever
+                # an administrator set on it.
+                del server_values["smtp_encryption"]
             if server:
                 server.write(server_values)
             else:
                 self.env["ir.mail_server"].sudo().create(server_values)
         self.invalidate_recordset([*SMTP_FIELDS, "outgoing_mail_server_id"])
 
+    @api.depends_context("uid")
     def _compute_equisis_smtp_summary(self):
+        """Users see their own server; administrators see everyone's."""
         servers = self.sudo()._equisis_personal_server()
+        is_admin = self.env.user.has_group("base.group_system")
         for user in self:
-            server = servers.get(user._origin.id)
+            server = (
+                servers.get(user._origin.id)
+                if is_admin or user._origin == self.env.user
+                else False
+            )
             user.equisis_smtp_summary = (
                 f"{server.smtp_user or ''}@{server.smtp_host}:{server.smtp_port}"
                 if server and server.smtp_user
@@ -230,11 +269,14 @@ class ResUsers(models.Model):
 
     def _equisis_mail_server_values(self, values):
         self.ensure_one()
+        encryption = values["smtp_encryption"] or "none"
+        if encryption != "none" and values["smtp_check_certificate"]:
+            encryption = f"{encryption}_strict"
         return {
             "name": self.env._("%(user)s's outgoing server", user=self.name),
             "smtp_host": values["smtp_host"].strip(),
             "smtp_port": values["smtp_port"],
-            "smtp_encryption": values["smtp_encryption"] or "none",
+            "smtp_encryption": encryption,
             "smtp_authentication": "login",
             "smtp_user": values["smtp_user"] or False,
             "smtp_pass": values["smtp_pass"] or False,
@@ -287,6 +329,10 @@ class ResUsers(models.Model):
     def action_equisis_test_smtp(self):
         """Run the host's connection test on the user's own server."""
         self.ensure_one()
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(
+                self.env._("Only administrators can test a user's SMTP server.")
+            )
         server = self._equisis_personal_server().get(self.id)
         if not server:
             raise UserError(self.env._("This user has no own SMTP server yet."))

@@ -7,3 +7,5 @@ from . import test_mail_to
 from . import test_translations
 from . import test_hardening
 from . import test_concurrency
+from . import test_security
+from . import test_einvoice

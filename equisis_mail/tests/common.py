@@ -13,14 +13,22 @@ inside a test: it switches that guard off for the ``with`` block only.
 """
 
 import contextlib
+import datetime
 import email
 import email.policy
+import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from unittest.mock import patch
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from odoo.tests import common, tagged  # noqa: F401
 
@@ -122,7 +130,7 @@ class _Authenticator:
 class SmtpFixture:
     """A recording SMTP server on a free loopback port."""
 
-    def __init__(self, credentials=None):
+    def __init__(self, credentials=None, tls_context=None):
         self.credentials = credentials
         self.state = _State(credentials=credentials)
         self.port = _free_port()
@@ -135,6 +143,8 @@ class SmtpFixture:
             auth_require_tls=False,
             decode_data=False,
             data_size_limit=80 * 1024 * 1024,
+            tls_context=tls_context,
+            require_starttls=bool(tls_context),
         )
 
     host = "127.0.0.1"
@@ -166,6 +176,43 @@ class SmtpFixture:
     def fail_data_after(self, count, answer="421 4.3.0 Service shutting down"):
         self.state.fail_data_after = count
         self.state.fail_data_code = answer
+
+
+def self_signed_tls_context(directory):
+    """A server TLS context with a throwaway self-signed certificate for
+    127.0.0.1: encryption works, validation must refuse it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "equisis-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = Path(directory) / "cert.pem"
+    key_path = Path(directory) / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 def _free_port():
@@ -218,6 +265,9 @@ class EquisisMailCase(common.TransactionCase):
         # server shares this database and would wait on the test transaction's
         # locks, so point it where nothing answers: PDFs come out unstyled, fast.
         cls.env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
+        # Debian's wkhtmltopdf renders one document per call: the host's own
+        # batches of invoice PDFs need this, ours go through them.
+        cls.env["ir.config_parameter"].set_param("account.pdf_generation_batch", 0)
         cls.env["ir.mail_server"].search([]).active = False
         cls.default_server = cls.env["ir.mail_server"].create(
             {
@@ -310,6 +360,15 @@ class EquisisSendCase(EquisisMailCase):
         if post:
             move.action_post()
         return move
+
+    def queued(self, moves):
+        """The documents among these waiting in the background queue."""
+        entries = (
+            self.env["equisis.mail.queue"]
+            .sudo()
+            .search([("res_model", "=", moves._name), ("res_id", "in", moves.ids)])
+        )
+        return moves.browse(entries.mapped("res_id"))
 
     def open_wizard(self, moves, user=None):
         """Run the contract's server action, as the user would from the list."""

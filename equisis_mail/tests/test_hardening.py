@@ -38,7 +38,7 @@ class TestSmtpFaults(EquisisSendCase):
 
     def _retry(self, moves):
         with real_delivery(self.env):
-            moves.action_equisis_retry_mail()
+            moves.with_user(self.sender).action_equisis_retry_mail()
 
     def _assert_all_failed_then_retried(self, moves, working_port):
         """Nothing left, every document failed; once the server is back,
@@ -275,7 +275,7 @@ class TestScale(EquisisSendCase):
         self.send(wizard)
         self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
         with real_delivery(self.env), cron_progress_without_commit(self.env):
-            self.env["account.move"]._cron_equisis_send()
+            self.env["equisis.mail.service"]._cron_send()
         self.assertEqual(len(self.smtp.received), 1000)
         self.assertEqual(self.smtp.state.connections, 1)
         self.assertTrue(all(moves.mapped("is_move_sent")))

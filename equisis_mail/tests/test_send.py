@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from ..models import account_move as account_move_module
+from ..models import equisis_mail_service as service_module
 from .common import EquisisSendCase, cron_progress_without_commit, real_delivery
 
 
@@ -222,12 +222,12 @@ class TestSend(EquisisSendCase):
         # The cause is fixed; retrying sends only what did not go.
         self.smtp.reset()
         with real_delivery(self.env):
-            moves.action_equisis_retry_mail()
+            moves.with_user(self.sender).action_equisis_retry_mail()
         self.assertEqual(len(self.smtp.received), 1)
         self.assertIn("client@example.fr", self.smtp.received[0].rcpt_tos)
         self.assertTrue(moves[0].is_move_sent)
         with self.assertRaises(UserError):
-            moves.action_equisis_retry_mail()
+            moves.with_user(self.sender).action_equisis_retry_mail()
 
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_wrong_password_marks_nothing_sent(self):
@@ -263,21 +263,21 @@ class TestSend(EquisisSendCase):
         wizard = self.open_wizard(moves)
         self.send(wizard)
         self.assertFalse(self.smtp.received)
-        self.assertTrue(all(move.equisis_send_data for move in moves))
+        self.assertEqual(self.queued(moves), moves)
         self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
         with (
             real_delivery(self.env),
             cron_progress_without_commit(self.env),
-            patch.object(account_move_module, "CHUNK", 2),
+            patch.object(service_module, "CHUNK", 2),
         ):
-            self.env["account.move"].with_context(
+            self.env["equisis.mail.service"].with_context(
                 force_report_rendering=True
-            )._cron_equisis_send()
+            )._cron_send()
         self.assertEqual(len(self.smtp.received), 3)
         # Two chunks, one SMTP session for the run.
         self.assertEqual(self.smtp.state.connections, 1)
         self.assertTrue(all(moves.mapped("is_move_sent")))
-        self.assertFalse(any(moves.mapped("equisis_send_data")))
+        self.assertFalse(self.queued(moves))
         self.assertTrue(all(r.login == "sender-login" for r in self.smtp.received))
 
     @mute_logger("odoo.addons.mail.models.mail_mail")
@@ -291,7 +291,7 @@ class TestSend(EquisisSendCase):
         self.send(self.open_wizard(moves | bad))
         self.smtp.refuse_recipient("refused@example.com")
         with real_delivery(self.env), cron_progress_without_commit(self.env):
-            self.env["account.move"]._cron_equisis_send()
+            self.env["equisis.mail.service"]._cron_send()
         notifications = [
             json.loads(value["message"])["payload"]
             for value in self.env.cr.precommit.data.get("bus.bus.values", [])
@@ -342,6 +342,35 @@ class TestSend(EquisisSendCase):
         self.assertEqual(
             dict(self.smtp.received[0].attachments())["extra.txt"], b"extra"
         )
+
+    def test_annex_uploaded_in_the_window_goes_with_a_background_batch(self):
+        """The window is gone when the batch runs; its uploads still go."""
+        self.env["ir.config_parameter"].set_param(
+            "equisis_mail.background_threshold", 1
+        )
+        moves = self.make_invoice(self.fr) | self.make_invoice(self.nl)
+        wizard = self.open_wizard(moves)
+        line = wizard.line_ids[0]
+        upload = (
+            self.env["ir.attachment"]
+            .with_user(self.sender)
+            .create(
+                {
+                    "name": "plan.txt",
+                    "raw": b"plan",
+                    "res_model": line._name,
+                    "res_id": line.id,
+                }
+            )
+        )
+        line.attachment_ids = [Command.link(upload.id)]
+        self.send(wizard)
+        self.assertEqual(self.queued(moves), moves)
+        with real_delivery(self.env), cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
+        self.assertEqual(len(self.smtp.received), 2)
+        files = [dict(received.attachments()) for received in self.smtp.received]
+        self.assertEqual(sum(1 for f in files if f.get("plan.txt") == b"plan"), 1)
 
 
 @tagged("post_install", "-at_install")

@@ -40,16 +40,20 @@ class EquisisMailSend(models.TransientModel):
     user_id = fields.Many2one(
         comodel_name="res.users",
         string="Sender",
-        default=lambda self: self.env.user,
-        readonly=True,
+        compute="_compute_user_id",
+        help="Mails always leave as the user who sends them.",
     )
     sender_email = fields.Char(related="user_id.email_formatted", string="From")
-    sender_server = fields.Char(
-        related="user_id.equisis_smtp_summary", string="Sent Through"
-    )
+    sender_server = fields.Char(compute="_compute_sender_server", string="Sent Through")
     problem_count = fields.Integer(compute="_compute_counts")
     ready_count = fields.Integer(compute="_compute_counts")
     result_message = fields.Char(readonly=True)
+
+    def _compute_user_id(self):
+        self.user_id = self.env.user
+
+    def _compute_sender_server(self):
+        self.sender_server = self.env.user.equisis_smtp_summary
 
     @api.depends("move_ids")
     def _compute_target_list(self):
@@ -142,9 +146,10 @@ class EquisisMailSend(models.TransientModel):
         """Send every line without problem; keep the others listed."""
         self.ensure_one()
         lines = self.line_ids
-        # Under the lock, a document another user sent meanwhile is seen as
+        Service = self.env["equisis.mail.service"]
+        # Under the claim, a document another user sent meanwhile is seen as
         # sent, and its line turns red instead of mailing it a second time.
-        lines.move_id._equisis_lock()
+        Service._claim(lines.move_id)
         lines._render_bodies_for_sending()
         lines._compute_problem()
         ready = lines.filtered(lambda line: not line.problem)
@@ -158,18 +163,21 @@ class EquisisMailSend(models.TransientModel):
                     ),
                 )
             )
-        values_by_move = {line.move_id: line._sending_values() for line in ready}
-        outcome = self.env["account.move"]._equisis_send(values_by_move)
-        left = lines - ready
-        ready.unlink()
-        if outcome == "queued":
+        result = Service._send({line.move_id: line._sending_values() for line in ready})
+        for line in ready:
+            line.document_error = result["errors"].get(line.move_id, False)
+        done = ready.filtered(lambda line: not line.document_error)
+        left = lines - done
+        count = len(done)
+        done.unlink()
+        if result["queued"]:
             message = self.env._(
                 "%(count)s mail(s) are being sent in the background. You will be "
                 "notified when they are done.",
-                count=len(values_by_move),
+                count=count,
             )
         else:
-            message = self.env._("%(count)s mail(s) sent.", count=len(values_by_move))
+            message = self.env._("%(count)s mail(s) sent.", count=count)
         if left:
             self.result_message = self.env._(
                 "%(message)s %(left)s line(s) could not be sent: see why in red.",

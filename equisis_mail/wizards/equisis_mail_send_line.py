@@ -29,8 +29,8 @@ class EquisisMailSendLine(models.TransientModel):
     partner_id = fields.Many2one(comodel_name="res.partner")
     email_from = fields.Char(
         string="From",
-        default=lambda self: self.env.user.email_formatted,
-        readonly=True,
+        compute="_compute_email_from",
+        help="Mails always leave as the user who sends them.",
     )
     email_to = fields.Char(
         string="Recipients",
@@ -85,7 +85,19 @@ class EquisisMailSendLine(models.TransientModel):
         help="Whether the document had been sent when the window was opened: "
         "sending it again is then a choice, not a collision.",
     )
+    document_error = fields.Char(
+        readonly=True,
+        help="Why the document's own files could not be made (the host's "
+        "e-invoice checks), found when sending.",
+    )
+    sending_note = fields.Char(
+        compute="_compute_sending_note",
+        help="The customer prefers another way than e-mail to receive documents.",
+    )
     problem = fields.Char(compute="_compute_problem")
+
+    def _compute_email_from(self):
+        self.email_from = self.env.user.email_formatted
 
     def _render_by_letter(self, parts):
         """Render the lines' letters, one batch per letter.
@@ -184,10 +196,10 @@ class EquisisMailSendLine(models.TransientModel):
         "move_id.state",
         "move_id.is_move_sent",
         "email_to",
-        "email_from",
         "letter_id",
         "subject",
         "render_error",
+        "document_error",
         "report_id",
         "attachment_ids",
     )
@@ -203,7 +215,7 @@ class EquisisMailSendLine(models.TransientModel):
             .search([("letter_type", "=", "accompaniment")])
             .mapped("target")
         }
-        waiting = self.move_id._equisis_waiting()
+        waiting = self.env["equisis.mail.service"]._waiting(self.move_id)
         for line in self:
             line.problem = line._find_problem(
                 max_size, annex_sizes, letters_by_target, waiting
@@ -246,6 +258,8 @@ class EquisisMailSendLine(models.TransientModel):
             return self.env._("Choose an accompanying letter.")
         if self.render_error:
             return self.render_error
+        if self.document_error:
+            return self.document_error
         if not (self.subject or "").strip():
             return self.env._("The subject is empty.")
         if "\n" in self.subject or "\r" in self.subject:
@@ -265,8 +279,35 @@ class EquisisMailSendLine(models.TransientModel):
             )
         return False
 
+    @api.depends("move_id")
+    def _compute_sending_note(self):
+        methods = dict(
+            self.env["res.partner"]
+            ._fields["invoice_sending_method"]
+            ._description_selection(self.env)
+        )
+        for line in self:
+            partner = line.move_id.commercial_partner_id.with_company(
+                line.move_id.company_id
+            )
+            method = partner.invoice_sending_method
+            line.sending_note = (
+                self.env._(
+                    "%(partner)s prefers to receive documents by %(method)s.",
+                    partner=partner.display_name,
+                    method=methods.get(method, method),
+                )
+                if line.move_id and method and method != "email"
+                else False
+            )
+
     def _sending_values(self):
         self.ensure_one()
+        # Files uploaded in this window outlive it: they go with the mail,
+        # whose message they join, and stay readable by their uploader only.
+        self.attachment_ids.filtered(lambda a: a.res_model == self._name).write(
+            {"res_model": False, "res_id": 0}
+        )
         recipients, _invalid = split_recipients(self.email_to)
         return {
             "email_to": recipients,

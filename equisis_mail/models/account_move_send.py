@@ -1,0 +1,92 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, models
+
+
+class AccountMoveSend(models.AbstractModel):
+    """The host's invoice document pipeline, run for mails of this addon.
+
+    The documents are made exactly as the host's Print & Send makes them
+    (EDI before the PDF, the PDF, Factur-X and PDF/A after it, the legal
+    documents linked to the invoice), so that localisations and e-invoicing
+    modules that hook these steps keep working. Only the mail differs: it
+    is this addon's, and the invoice is marked sent when it left.
+    """
+
+    _inherit = "account.move.send"
+
+    @api.model
+    def _equisis_documents_data(self, moves):
+        """The host's settings for the documents of each invoice, sent by e-mail."""
+        user = self.env.user
+        return {
+            move.sudo(): {
+                "sending_methods": {"email"},
+                "invoice_edi_format": self._get_default_invoice_edi_format(
+                    move, sending_methods={"email"}
+                ),
+                "extra_edis": self._get_default_extra_edis(move),
+                "pdf_report": self._get_default_pdf_report_id(move),
+                "author_user_id": user.id,
+                "author_partner_id": user.partner_id.id,
+            }
+            for move in moves
+        }
+
+    @api.model
+    def _equisis_mail_documents(self, moves, report_by_id):
+        """Make the invoices' documents and say which files each mail carries.
+
+        A mail carries what the host's mail would (the legal PDF and the
+        e-invoice files of ``_get_invoice_extra_attachments``); a print form
+        other than the legal PDF's report replaces the legal PDF in the mail
+        only: it is made for the mail and belongs to it alone.
+
+        :return: ({move id: ir.attachment}, {move id: the host's error text})
+        """
+        moves_data = self._equisis_documents_data(moves)
+        self.with_context(equisis_mail_documents=True)._generate_invoice_documents(
+            moves_data
+        )
+        files, errors = {}, {}
+        extra_pdfs = []
+        for move, data in moves_data.items():
+            if data.get("error"):
+                errors[move.id] = self._format_error_text(data["error"])
+                continue
+            files[move.id] = self._get_invoice_extra_attachments(move).with_env(
+                self.env
+            )
+            report = report_by_id[move.id]
+            if report != data["pdf_report"]:
+                files[move.id] -= move.invoice_pdf_report_id
+                extra_pdfs.append((move, report))
+        for move, report in extra_pdfs:
+            content, _report_type = (
+                self.env["ir.actions.report"]
+                .with_company(move.company_id)
+                ._render_qweb_pdf(report.report_name, move.ids)
+            )
+            files[move.id] |= self.env["ir.attachment"].create(
+                {
+                    "name": move._get_invoice_report_filename(report=report),
+                    "raw": content,
+                    "mimetype": "application/pdf",
+                    "res_model": False,
+                    "res_id": False,
+                }
+            )
+        return files, errors
+
+    @api.model
+    def _link_invoice_documents(self, invoices_data):
+        """The host marks an invoice sent when it links its documents; for
+        this addon's mails, the invoice is sent only once its mail left."""
+        if not self.env.context.get("equisis_mail_documents"):
+            return super()._link_invoice_documents(invoices_data)
+        not_sent = [invoice for invoice in invoices_data if not invoice.is_move_sent]
+        res = super()._link_invoice_documents(invoices_data)
+        for invoice in not_sent:
+            if invoice.is_move_sent:
+                invoice.with_context(skip_invoice_sync=True).is_move_sent = False
+        return res

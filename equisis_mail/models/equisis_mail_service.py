@@ -1,0 +1,414 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+from collections import defaultdict
+
+from markupsafe import Markup, escape
+
+from odoo import api, models
+from odoo.exceptions import AccessError, LockError, UserError, ValidationError
+from odoo.tools import SQL, split_every
+
+from ..utils.addresses import split_recipients
+
+_logger = logging.getLogger(__name__)
+
+# Above this many documents, sending goes to the background.
+BACKGROUND_THRESHOLD_PARAM = "equisis_mail.background_threshold"
+BACKGROUND_THRESHOLD = 20
+CHUNK = 20
+
+
+class EquisisMailService(models.AbstractModel):
+    """The sending service, apart from the documents it sends.
+
+    It checks a request with the rights of the user who makes it, asks each
+    document's own layer for its files (for invoices, the host's invoice
+    document pipeline), creates one ``mail.mail`` per document and hands it
+    to the host's delivery. The send window, the background run and *Retry*
+    all go through it. The sender is always ``self.env.user``: in the
+    background run, the user who queued the mail (the queue record's
+    ``create_uid``), never a value that a user can write.
+
+    A document model takes part by defining ``_equisis_print_reports``,
+    ``_equisis_mail_files`` and ``_equisis_mark_sent``.
+    """
+
+    _name = "equisis.mail.service"
+    _description = "Document Mail Sending Service"
+
+    # ------------------------------------------------------------
+    # Entry points
+    # ------------------------------------------------------------
+
+    @api.model
+    def _send(self, values_by_record):
+        """Send each document with its own values, as the current user.
+
+        :param values_by_record: {record: {"email_to": [addresses], "subject":
+            str, "body": html, "attachment_ids": [annex ids], "report_id": id,
+            "bcc": bool}}
+        :return: {"mails": mail.mail created, "queued": number of documents
+            left to the background run, "errors": {record: reason not sent}}
+        """
+        records = list(values_by_record)
+        self._claim(records)
+        busy = [record for record in records if self._waiting(record)]
+        if busy:
+            raise UserError(
+                self.env._(
+                    "These documents are already waiting to be sent: %(names)s",
+                    names=", ".join(record.display_name for record in busy),
+                )
+            )
+        self._check_request(values_by_record)
+        if len(records) > self._background_threshold():
+            self._enqueue(values_by_record)
+            return {
+                "mails": self.env["mail.mail"],
+                "queued": len(records),
+                "errors": {},
+            }
+        mails, errors = self._prepare_mails(values_by_record)
+        mails._equisis_deliver_after_commit()
+        return {"mails": mails, "queued": 0, "errors": errors}
+
+    @api.model
+    def _retry(self, records):
+        """Send again the failed mails of these documents, and only those:
+        not a document sent or queued again since its mail failed, and only
+        the current user's own mails, which leave as they were written."""
+        self._claim(records)
+        for record in records:
+            record.check_access("write")
+        failed = records.filtered(
+            lambda record: (
+                record.equisis_mail_state == "failed" and not record.is_move_sent
+            )
+        )
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [("equisis_move_id", "in", failed.ids), ("state", "=", "exception")],
+                order="id",
+            )
+        )
+        latest = {mail.equisis_move_id: mail for mail in mails}
+        others = [
+            mail
+            for mail in latest.values()
+            if mail.mail_message_id.create_uid != self.env.user
+        ]
+        if others:
+            raise UserError(
+                self.env._(
+                    "Only the sender can send a failed e-mail again: %(details)s. "
+                    "Send the document anew from the send window instead.",
+                    details=", ".join(
+                        f"{mail.equisis_move_id.display_name} "
+                        f"({mail.mail_message_id.create_uid.name})"
+                        for mail in others
+                    ),
+                )
+            )
+        to_retry = self.env["mail.mail"].sudo().browse([m.id for m in latest.values()])
+        if not to_retry:
+            raise UserError(self.env._("There is no failed e-mail to send again."))
+        to_retry.mark_outgoing()
+        to_retry._equisis_deliver_after_commit()
+        return to_retry
+
+    # ------------------------------------------------------------
+    # Checks, as the user who asks
+    # ------------------------------------------------------------
+
+    @api.model
+    def _claim(self, records):
+        """Claim these documents for this transaction, or refuse them when
+        another user is sending them right now.
+
+        The rows are updated, not only locked: a concurrent request whose
+        snapshot predates our commit then fails to serialize, and the host's
+        retry sees the documents sent or queued instead of mailing them again.
+        """
+        by_model = defaultdict(list)
+        for record in records:
+            by_model[record._name].append(record.id)
+        for model, ids in by_model.items():
+            documents = self.env[model].browse(ids)
+            try:
+                # Others may still reference the documents (payments, messages).
+                documents.lock_for_update(allow_referencing=True)
+            except LockError as error:
+                raise UserError(
+                    self.env._(
+                        "Some of these documents are being sent by someone else "
+                        "right now. Try again in a moment."
+                    )
+                ) from error
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET write_date = write_date WHERE id IN %s",
+                    SQL.identifier(documents._table),
+                    tuple(documents.ids),
+                )
+            )
+
+    @api.model
+    def _waiting(self, documents):
+        """The documents among these whose mail is queued and not sent yet."""
+        queued = (
+            self.env["equisis.mail.queue"]
+            .sudo()
+            .search(
+                [("res_model", "=", documents._name), ("res_id", "in", documents.ids)]
+            )
+        )
+        waiting = documents.browse(queued.mapped("res_id"))
+        if documents._name == "account.move":
+            waiting |= (
+                self.env["mail.mail"]
+                .sudo()
+                .search(
+                    [
+                        ("equisis_move_id", "in", documents.ids),
+                        ("state", "=", "outgoing"),
+                    ]
+                )
+                .equisis_move_id.with_env(documents.env)
+            )
+        return waiting
+
+    @api.model
+    def _check_request(self, values_by_record):
+        """Refuse what the current user may not send, as if they attached
+        every file now: documents they may not change, files they may not
+        read, reports that are not a print form of the document."""
+        Attachment = self.env["ir.attachment"]
+        for record, values in values_by_record.items():
+            record = record.with_env(self.env)
+            record.check_access("write")
+            annexes = Attachment.browse(values.get("attachment_ids") or [])
+            if annexes - annexes.exists():
+                raise UserError(
+                    self.env._(
+                        "An annex of %(document)s no longer exists.",
+                        document=record.display_name,
+                    )
+                )
+            annexes.check_access("read")
+            report = self.env["ir.actions.report"].browse(values.get("report_id"))
+            if report not in record._equisis_print_reports():
+                raise AccessError(
+                    self.env._(
+                        "The report %(report)s is not a print form of %(document)s.",
+                        report=report.sudo().name or report.id,
+                        document=record.display_name,
+                    )
+                )
+            valid, invalid = split_recipients("; ".join(values.get("email_to") or []))
+            if invalid or not valid:
+                raise UserError(
+                    self.env._(
+                        "%(document)s has no valid recipient.",
+                        document=record.display_name,
+                    )
+                )
+
+    @api.model
+    def _background_threshold(self):
+        return int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(BACKGROUND_THRESHOLD_PARAM, BACKGROUND_THRESHOLD)
+        )
+
+    # ------------------------------------------------------------
+    # Mails
+    # ------------------------------------------------------------
+
+    @api.model
+    def _enqueue(self, values_by_record):
+        """Leave the mails to the background run; the queue records are made
+        by this user (their ``create_uid``) and by no one else."""
+        self.env["equisis.mail.queue"].sudo().create(
+            [
+                {"res_model": record._name, "res_id": record.id, "values": values}
+                for record, values in values_by_record.items()
+            ]
+        )
+        self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger()
+
+    @api.model
+    def _prepare_mails(self, values_by_record):
+        """Make the files, log the messages and create the mails, as the
+        current user, who is their sender.
+
+        :return: (mail.mail, {record: why it was not prepared})
+        """
+        self._check_request(values_by_record)
+        user = self.env.user
+        server = user.sudo().outgoing_mail_server_id
+        files, errors = self._document_files(values_by_record)
+        mail_values = []
+        for record, values in values_by_record.items():
+            if record in errors:
+                continue
+            attachments = files[record] | self.env["ir.attachment"].browse(
+                values.get("attachment_ids") or []
+            )
+            recipients = values["email_to"]
+            log_body = Markup("%s%s") % (
+                Markup("<p>%s</p>")
+                % self.env._(
+                    "E-mail sent to %(recipients)s", recipients="; ".join(recipients)
+                ),
+                Markup(values["body"] or ""),
+            )
+            message = record._message_log(
+                body=log_body,
+                subject=values["subject"],
+                author_id=user.partner_id.id,
+                email_from=user.email_formatted,
+                message_type="comment",
+                attachment_ids=attachments.ids,
+            )
+            # Files made for this mail only belong to its message, as the
+            # host's Print & Send does: never proposed again as annexes.
+            attachments.filtered(lambda a: not a.res_model).sudo().write(
+                {"res_model": "mail.message", "res_id": message.id}
+            )
+            mail_values.append(
+                {
+                    "mail_message_id": message.id,
+                    "body_html": values["body"],
+                    "email_to": ", ".join(recipients),
+                    "email_from": user.email_formatted,
+                    "mail_server_id": server.id or False,
+                    "equisis_move_id": record.id
+                    if record._name == "account.move"
+                    else False,
+                    "equisis_bcc": user.email_normalized
+                    if values.get("bcc")
+                    else False,
+                    "auto_delete": False,
+                    "is_notification": False,
+                    "state": "outgoing",
+                }
+            )
+        return self.env["mail.mail"].sudo().create(mail_values), errors
+
+    @api.model
+    def _document_files(self, values_by_record):
+        """Each document's files, made by its own layer.
+
+        :return: ({record: ir.attachment}, {record: why its files could not be made})
+        """
+        by_model = defaultdict(dict)
+        for record, values in values_by_record.items():
+            by_model[record._name][record.id] = values["report_id"]
+        files, errors = {}, {}
+        for model, report_by_id in by_model.items():
+            documents = self.env[model].browse(list(report_by_id))
+            made, failed = documents._equisis_mail_files(
+                {
+                    record_id: self.env["ir.actions.report"].browse(report_id)
+                    for record_id, report_id in report_by_id.items()
+                }
+            )
+            for record_id, attachments in made.items():
+                files[documents.browse(record_id)] = attachments
+            for record_id, error in failed.items():
+                errors[documents.browse(record_id)] = error
+        return files, errors
+
+    # ------------------------------------------------------------
+    # Background run
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_send(self):
+        """Send the queued documents, each as the user who queued it.
+
+        The mails are prepared chunk by chunk, each chunk committed, then
+        delivered together: one SMTP session per mail server for the run. A
+        mail prepared but not delivered (the worker died) stays outgoing in
+        the host's mail queue, which sends it later.
+        """
+        Queue = self.env["equisis.mail.queue"].sudo()
+        entries = Queue.search([])
+        self.env["ir.cron"]._commit_progress(remaining=len(entries))
+        to_deliver = self.env["mail.mail"]
+        failed_by_author = defaultdict(list)
+        for chunk in split_every(CHUNK, entries.ids, Queue.browse):
+            groups = defaultdict(lambda: Queue.browse())
+            for entry in chunk:
+                document = self.env[entry.res_model].sudo().browse(entry.res_id)
+                company = document.exists() and document.company_id
+                groups[(entry.create_uid, company)] |= entry
+            for (author, company), group in groups.items():
+                values_by_record = {
+                    self.env[entry.res_model].browse(entry.res_id): entry.values
+                    for entry in group
+                }
+                group.unlink()
+                values_by_record = {
+                    record: values
+                    for record, values in values_by_record.items()
+                    if record.exists()
+                }
+                if not values_by_record or not author.active:
+                    continue
+                service = self.with_user(author).with_company(
+                    company or author.company_id
+                )
+                values_by_record = {
+                    record.with_env(service.env): values
+                    for record, values in values_by_record.items()
+                }
+                try:
+                    with self.env.cr.savepoint():
+                        mails, errors = service._prepare_mails(values_by_record)
+                except (AccessError, UserError, ValidationError) as error:
+                    errors = dict.fromkeys(values_by_record, str(error))
+                    mails = self.env["mail.mail"]
+                for record, error in errors.items():
+                    self._log_not_sent(record, error)
+                    failed_by_author[author.partner_id.id].append(record)
+                to_deliver |= mails
+            if not self.env["ir.cron"]._commit_progress(len(chunk)):
+                break
+        to_deliver._equisis_deliver()
+        # Tell each author what left and what did not; a mail held back by
+        # the personal server's limit is neither yet.
+        sent_by_author = defaultdict(list)
+        for mail in to_deliver:
+            if mail.state == "sent":
+                sent_by_author[mail.author_id.id].append(mail.equisis_move_id)
+            elif mail.state == "exception":
+                failed_by_author[mail.author_id.id].append(mail.equisis_move_id)
+        self._notify_authors(sent_by_author, is_success=True)
+        self._notify_authors(failed_by_author, is_success=False)
+
+    @api.model
+    def _log_not_sent(self, record, error):
+        record.sudo()._message_log(
+            body=Markup("<p>%s</p><p>%s</p>")
+            % (
+                self.env._("The e-mail was not sent."),
+                escape(error),
+            )
+        )
+
+    @api.model
+    def _notify_authors(self, records_by_partner, is_success):
+        """The host's own notice of sent and failed invoices."""
+        moves_by_partner = {
+            partner_id: [r.id for r in records if r._name == "account.move"]
+            for partner_id, records in records_by_partner.items()
+        }
+        moves_by_partner = {k: v for k, v in moves_by_partner.items() if v}
+        self.env["account.move.send"]._send_notifications_to_partners(
+            moves_by_partner, is_success=is_success
+        )
