@@ -79,9 +79,8 @@ def addon_send():
     action = moves.action_equisis_open_send_wizard()
     env["equisis.mail.send"].browse(action["res_id"]).action_send()
     env.cr.commit()
-    Move = env["account.move"]
-    while Move.search_count([("equisis_send_data", "!=", False)]):
-        Move._cron_equisis_send()
+    while env["equisis.mail.queue"].sudo().search_count([]):
+        env["equisis.mail.service"]._cron_send()
         env.cr.commit()
     flush_queue()
     return Counter.received - before
@@ -133,11 +132,20 @@ def embedded_files(pdf, folder, name):
 
 
 def compare_pdfs():
-    """One invoice's PDF as the addon renders it and as the host's batch
-    Print & Send stores it, compared page by page, pixel by pixel."""
+    """One invoice's legal PDF as the addon's send stores it and as the
+    host's batch Print & Send stores it, compared page by page, pixel by
+    pixel, with the files embedded in each."""
     move = moves.sorted("id")[0]
-    report = env.ref("account.account_invoices")
-    addon_pdf = env["account.move"]._equisis_pdf_contents(report, [move])[move]
+    action = move.action_equisis_open_send_wizard()
+    env["equisis.mail.send"].browse(action["res_id"]).action_send()
+    env.cr.commit()
+    flush_queue()
+    move.invalidate_recordset()
+    addon_pdf = move.invoice_pdf_report_id.raw
+    # The host never remakes an existing legal PDF: remove ours first.
+    move.invoice_pdf_report_id.sudo().unlink()
+    move.ubl_cii_xml_id.sudo().unlink()
+    env.cr.commit()
     # The batch wizard takes several invoices (the host fails on one alone).
     host_send()
     move.invalidate_recordset()
