@@ -40,3 +40,12 @@ def test_unexpected_error_lines_fail(testcmd, tmp_path):
     _total, _failures, unexpected = testcmd.analyse_odoo_log(log)
     assert len(unexpected) == 1
     assert "boom" in unexpected[0]
+
+
+def test_without_odoo_fails_in_ci_only(testcmd, capsys):
+    assert testcmd.without_odoo("no `odoo` command on PATH", ci=False)
+    assert "SKIPPED" in capsys.readouterr().out
+    assert not testcmd.without_odoo("no `odoo` command on PATH", ci=True)
+    out = capsys.readouterr().out
+    assert "ODOO_BIN" in out
+    assert "odoo: 0 passed, 1 failed" in out
