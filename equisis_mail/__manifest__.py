@@ -3,13 +3,15 @@
 {
     "name": "Equisis Mail",
     "summary": "Send invoices by e-mail through each user's own SMTP server, "
-    "with letters per language, annexes and BCC confirmation",
+    "with letters per language, e-invoices, annexes and BCC confirmation",
     "version": "19.0.1.0.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/equisis/equisis_mail",
     "author": "equisis_mail contributors",
+    "maintainers": ["equisis"],
     "license": "LGPL-3",
-    "depends": ["account", "contacts"],
+    # mail is used directly (mail.mail, mail.render.mixin, personal servers).
+    "depends": ["account", "contacts", "mail"],
     "data": [
         "security/equisis_mail_security.xml",
         "security/ir.model.access.csv",

@@ -27,6 +27,8 @@ TOOL_PACKAGES = {
     "ruff": "ruff",
     "pylint_odoo": "pylint-odoo",
     "polib": "polib",
+    # Pinned: the generated README.rst and index.html depend on its version.
+    "docutils": "docutils==0.21.2",
 }
 # Log lines the suite provokes on purpose. Keep this list short and precise.
 EXPECTED_LOG = [

@@ -48,5 +48,43 @@ class TestFrench(EquisisSendCase):
         labels = etree.fromstring(arch).xpath("//label[@for='use_bcc']/@string")
         self.assertTrue(labels[0].startswith("Mettre les destinataires en Bcc"), labels)
         action = self.env.ref("equisis_mail.account_move_action_send_email")
-        self.assertEqual(action.with_context(lang="fr_FR").name, "Envoyer par e-mail")
-        self.assertEqual(action.with_context(lang="nl_NL").name, "Verzenden per e-mail")
+        self.assertEqual(
+            action.with_context(lang="fr_FR").name, "Envoyer par e-mail avec lettres"
+        )
+        self.assertEqual(
+            action.with_context(lang="nl_NL").name, "Per e-mail versturen met brieven"
+        )
+
+    def test_action_name_differs_from_the_hosts_in_every_language(self):
+        """Odoo's own Send (Print & Send) sits beside ours on invoices."""
+        self.env["ir.module.module"]._load_module_terms(
+            ["base", "mail", "account"], ["fr_FR", "nl_NL"], overwrite=True
+        )
+        ours = self.env.ref("equisis_mail.account_move_action_send_email")
+        Move = self.env["account.move"]
+        for lang in ("en_US", "fr_FR", "nl_NL"):
+            bound = (
+                self.env["ir.actions.actions"]
+                .with_context(lang=lang)
+                .search(
+                    [
+                        ("binding_model_id.model", "=", "account.move"),
+                        ("id", "!=", ours.id),
+                    ]
+                )
+            )
+            names = {action.name.casefold() for action in bound}
+            for view_type in ("list", "form"):
+                arch = Move.with_context(lang=lang).get_view(view_type=view_type)
+                tree = etree.fromstring(arch["arch"])
+                names |= {label.casefold() for label in tree.xpath("//button/@string")}
+            self.assertIn(
+                "send"
+                if lang == "en_US"
+                else "envoyer"
+                if lang == "fr_FR"
+                else "verzenden",
+                names,
+                "the host's own Send is among the names compared",
+            )
+            self.assertNotIn(ours.with_context(lang=lang).name.casefold(), names, lang)

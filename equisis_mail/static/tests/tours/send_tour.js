@@ -14,7 +14,7 @@ registry.category("web_tour.tours").add("equisis_mail_send_tour", {
             run: "click",
         },
         {
-            trigger: '.o-dropdown--menu span:contains("Send by e-mail")',
+            trigger: '.o-dropdown--menu span:contains("Send by e-mail with letters")',
             run: "click",
         },
         {
