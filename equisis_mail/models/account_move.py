@@ -17,6 +17,7 @@ class AccountMove(models.Model):
         selection=[
             ("queued", "Queued"),
             ("sent", "Sent"),
+            ("partial", "Sent, Some Recipients Refused"),
             ("failed", "Failed"),
         ],
         string="E-mail Status",
@@ -53,6 +54,9 @@ class AccountMove(models.Model):
                 move.equisis_mail_failure = mail.failure_reason or self.env._(
                     "The mail server refused the mail."
                 )
+            elif mail.equisis_refused:
+                move.equisis_mail_state = "partial"
+                move.equisis_mail_failure = mail.equisis_refused
             else:
                 move.equisis_mail_state = "sent"
 
@@ -113,6 +117,17 @@ class AccountMove(models.Model):
         which would cost a tenth of a second per document.
         """
         self.with_context(skip_invoice_sync=True).is_move_sent = True
+        for mail in mails.filtered("equisis_refused"):
+            mail.equisis_move_id._message_log(
+                body=Markup("<p>%s</p><pre>%s</pre>")
+                % (
+                    self.env._(
+                        "The mail server accepted the e-mail but refused these "
+                        "recipients:"
+                    ),
+                    mail.equisis_refused,
+                ),
+            )
         self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
 
     def _equisis_mark_failed(self, mails):

@@ -44,12 +44,16 @@ class AccountMoveSend(models.AbstractModel):
 
         :return: ({move id: ir.attachment}, {move id: the host's error text})
         """
-        moves_data = self._equisis_documents_data(moves)
-        self.with_context(equisis_mail_documents=True)._generate_invoice_documents(
-            moves_data
-        )
+        # The host makes documents for sales documents only (its own
+        # constraints); a vendor bill's mail carries its print form alone.
+        documents = moves.filtered(lambda move: not self._get_move_constraints(move))
+        moves_data = self._equisis_documents_data(documents)
+        if moves_data:
+            self.with_context(equisis_mail_documents=True)._generate_invoice_documents(
+                moves_data
+            )
         files, errors = {}, {}
-        extra_pdfs = []
+        for_mail_only = [(move, report_by_id[move.id]) for move in moves - documents]
         for move, data in moves_data.items():
             if data.get("error"):
                 errors[move.id] = self._format_error_text(data["error"])
@@ -60,14 +64,16 @@ class AccountMoveSend(models.AbstractModel):
             report = report_by_id[move.id]
             if report != data["pdf_report"]:
                 files[move.id] -= move.invoice_pdf_report_id
-                extra_pdfs.append((move, report))
-        for move, report in extra_pdfs:
+                for_mail_only.append((move, report))
+        for move, report in for_mail_only:
             content, _report_type = (
                 self.env["ir.actions.report"]
                 .with_company(move.company_id)
                 ._render_qweb_pdf(report.report_name, move.ids)
             )
-            files[move.id] |= self.env["ir.attachment"].create(
+            files[move.id] = files.get(move.id, self.env["ir.attachment"]) | self.env[
+                "ir.attachment"
+            ].create(
                 {
                     "name": move._get_invoice_report_filename(report=report),
                     "raw": content,

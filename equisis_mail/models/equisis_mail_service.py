@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from markupsafe import Markup, escape
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
 from odoo.tools import SQL, split_every
 
@@ -137,6 +137,7 @@ class EquisisMailService(models.AbstractModel):
             by_model[record._name].append(record.id)
         for model, ids in by_model.items():
             documents = self.env[model].browse(ids)
+            documents.check_access("write")
             try:
                 # Others may still reference the documents (payments, messages).
                 documents.lock_for_update(allow_referencing=True)
@@ -185,6 +186,7 @@ class EquisisMailService(models.AbstractModel):
         """Refuse what the current user may not send, as if they attached
         every file now: documents they may not change, files they may not
         read, reports that are not a print form of the document."""
+        self.env.user._equisis_check_sender_address()
         Attachment = self.env["ir.attachment"]
         for record, values in values_by_record.items():
             record = record.with_env(self.env)
@@ -274,9 +276,13 @@ class EquisisMailService(models.AbstractModel):
                 message_type="comment",
                 attachment_ids=attachments.ids,
             )
-            # Files made for this mail only belong to its message, as the
-            # host's Print & Send does: never proposed again as annexes.
-            attachments.filtered(lambda a: not a.res_model).sudo().write(
+            # Files made for this mail, and the sender's own uploads, belong
+            # to its message only, as in the host's Print & Send: never
+            # proposed again as annexes. Nobody else's file is moved.
+            own = files[record] | attachments.filtered(
+                lambda a: a.create_uid == user and not a.public
+            )
+            own.filtered(lambda a: not a.res_model).sudo().write(
                 {"res_model": "mail.message", "res_id": message.id}
             )
             mail_values.append(
@@ -333,13 +339,30 @@ class EquisisMailService(models.AbstractModel):
 
         The mails are prepared chunk by chunk, each chunk committed, then
         delivered together: one SMTP session per mail server for the run. A
-        mail prepared but not delivered (the worker died) stays outgoing in
-        the host's mail queue, which sends it later.
+        mail prepared but not delivered (the worker died) stays outgoing; the
+        next run delivers it (or the host's queue, whichever comes first: the
+        host writes a mail's state before sending it, so the other one fails
+        to serialize instead of sending it twice).
         """
+        self._record_outcomes()
+        # Mails made by a run that died before delivering them, or held back
+        # by the personal server's limit and now due: delivered with the rest.
+        to_deliver = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_move_id", "!=", False),
+                    ("state", "=", "outgoing"),
+                    "|",
+                    ("scheduled_date", "=", False),
+                    ("scheduled_date", "<=", fields.Datetime.now()),
+                ]
+            )
+        )
         Queue = self.env["equisis.mail.queue"].sudo()
         entries = Queue.search([])
         self.env["ir.cron"]._commit_progress(remaining=len(entries))
-        to_deliver = self.env["mail.mail"]
         failed_by_author = defaultdict(list)
         for chunk in split_every(CHUNK, entries.ids, Queue.browse):
             groups = defaultdict(lambda: Queue.browse())
@@ -390,6 +413,27 @@ class EquisisMailService(models.AbstractModel):
                 failed_by_author[mail.author_id.id].append(mail.equisis_move_id)
         self._notify_authors(sent_by_author, is_success=True)
         self._notify_authors(failed_by_author, is_success=False)
+
+    @api.model
+    def _record_outcomes(self):
+        """Record what became of mails whose outcome is not on their document
+        yet: sent later by the host's queue (held back by the personal
+        server's limit, or never tried when a session dropped), or whose
+        recording failed after the SMTP step."""
+        Mail = self.env["mail.mail"].sudo()
+        Mail.search(
+            [
+                ("equisis_move_id", "!=", False),
+                ("equisis_reported", "=", False),
+                ("state", "in", ("sent", "exception")),
+            ]
+        )._equisis_report()
+        if Mail.search_count(
+            [("equisis_move_id", "!=", False), ("state", "=", "outgoing")], limit=1
+        ):
+            self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger(
+                fields.Datetime.add(fields.Datetime.now(), minutes=2)
+            )
 
     @api.model
     def _log_not_sent(self, record, error):

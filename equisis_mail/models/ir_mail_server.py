@@ -8,6 +8,20 @@ from odoo.tools import email_normalize
 from odoo.tools.mail import email_split
 
 ENVELOPE_BCC_HEADER = "X-Equisis-Envelope-Bcc"
+# Recipients refused while the server accepted the mail, by delivery run
+# (``mail.mail._equisis_deliver``) and Message-Id: the host drops smtplib's
+# answer, so the sessions of this addon's deliveries keep it here.
+REFUSED = {}
+
+
+def _keeping_refusals(send_message, refused):
+    def send_message_keeping_refusals(message, *args, **kwargs):
+        answer = send_message(message, *args, **kwargs)
+        if answer:
+            refused[message["Message-Id"]] = answer
+        return answer
+
+    return send_message_keeping_refusals
 
 
 class IrMailServer(models.Model):
@@ -22,9 +36,10 @@ class IrMailServer(models.Model):
 
     def _connect__(self, *args, **kwargs):
         """Say a certificate failure in plain words, in *Test connection* and
-        as the failure reason of the mails that could not leave."""
+        as the failure reason of the mails that could not leave; in this
+        addon's deliveries, keep the recipients the server refused."""
         try:
-            return super()._connect__(*args, **kwargs)
+            connection = super()._connect__(*args, **kwargs)
         except ssl.SSLCertVerificationError as error:
             raise UserError(
                 self.env._(
@@ -35,6 +50,12 @@ class IrMailServer(models.Model):
                     reason=error.verify_message or error.reason or error,
                 )
             ) from error
+        refused = REFUSED.get(self.env.context.get("equisis_delivery"))
+        if connection is not None and refused is not None:
+            connection.send_message = _keeping_refusals(
+                connection.send_message, refused
+            )
+        return connection
 
     @api.model
     def _prepare_smtp_to_list(self, message, smtp_session):

@@ -2,18 +2,18 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import smtplib
+import uuid
+
+import psycopg2
 
 from odoo import SUPERUSER_ID, api, fields, models, modules
+from odoo.exceptions import UserError, ValidationError
 from odoo.modules.registry import Registry
-from odoo.tools.translate import code_translations
+from odoo.tools import email_normalize, email_split
 
-from .ir_mail_server import ENVELOPE_BCC_HEADER
+from .ir_mail_server import ENVELOPE_BCC_HEADER, REFUSED
 
 _logger = logging.getLogger(__name__)
-HOST_PLACEHOLDER = (
-    "Error without exception. Probably due to sending an email without computed "
-    "recipients."
-)
 
 
 class MailMail(models.Model):
@@ -34,6 +34,20 @@ class MailMail(models.Model):
         help="Addresses that receive a blind copy through the SMTP envelope "
         "only (BCC confirmation). They appear in no header.",
     )
+    equisis_refused = fields.Text(
+        string="Refused Recipients",
+        readonly=True,
+        copy=False,
+        help="Recipients the mail server refused, with its answer, while it "
+        "accepted the mail for the others.",
+    )
+    equisis_reported = fields.Boolean(
+        string="Outcome Recorded",
+        readonly=True,
+        copy=False,
+        help="Whether what became of this mail is recorded on its document "
+        "(sent flag, chatter note). The background run records what is left.",
+    )
 
     def _prepare_outgoing_list(self, mail_server=False, doc_to_followers=None):
         email_list = super()._prepare_outgoing_list(
@@ -49,32 +63,78 @@ class MailMail(models.Model):
             }
         return email_list
 
-    def _postprocess_sent_message(
-        self, success_pids, success_emails, failure_reason=False, failure_type=None
+    def mark_outgoing(self):
+        """A mail sent again has a new outcome to record."""
+        self.filtered("equisis_move_id").write(
+            {"equisis_reported": False, "equisis_refused": False}
+        )
+        return super().mark_outgoing()
+
+    def _send(
+        self,
+        auto_commit=False,
+        raise_exception=False,
+        smtp_session=None,
+        alias_domain_id=False,
+        mail_server=False,
+        post_send_callback=None,
     ):
-        """A document is sent only once the SMTP server accepted its mail."""
-        sent = self.filtered(lambda mail: mail.state == "sent" and mail.equisis_move_id)
-        if sent:
-            sent.equisis_move_id.sudo()._equisis_mark_sent(sent)
-        failed = self.filtered(
-            lambda mail: mail.state == "exception" and mail.equisis_move_id
-        )
-        if failed:
-            failed.equisis_move_id.sudo()._equisis_mark_failed(failed)
-        return super()._postprocess_sent_message(
-            success_pids,
-            success_emails,
-            failure_reason=failure_reason,
-            failure_type=failure_type,
-        )
+        """In this addon's deliveries, a dropped SMTP session fails the mail
+        it dropped on, and only that one.
+
+        The host writes each mail's state before its SMTP step, one mail after
+        the other in this recordset's order: the last mail no longer
+        outgoing is the one in progress; those after it were never tried and
+        keep their state and schedule, as do the mails the personal server's
+        limit held back (they are not in this batch).
+        """
+        to_try = self.filtered(lambda mail: mail.state == "outgoing")
+        try:
+            return super()._send(
+                auto_commit=auto_commit,
+                raise_exception=raise_exception,
+                smtp_session=smtp_session,
+                alias_domain_id=alias_domain_id,
+                mail_server=mail_server,
+                post_send_callback=post_send_callback,
+            )
+        except smtplib.SMTPServerDisconnected as error:
+            if not self.env.context.get("equisis_delivery"):
+                raise
+            interrupted = to_try.filtered(lambda mail: mail.state != "outgoing")[-1:]
+            _logger.info("SMTP session dropped on mail %s: %s", interrupted.ids, error)
+            reason = self.env._(
+                "The mail server closed the connection: %(error)s", error=error
+            )
+            interrupted.write(
+                {
+                    "state": "exception",
+                    "failure_reason": reason,
+                    "failure_type": "mail_smtp",
+                }
+            )
+            interrupted._postprocess_sent_message(
+                success_pids=[],
+                success_emails=[],
+                failure_reason=reason,
+                failure_type="mail_smtp",
+            )
+            return True
 
     def _equisis_deliver_after_commit(self):
         """Deliver once the transaction that made the mails is committed, as
         the host's ``send_after_commit`` does (at once in tests)."""
+        # Only the language goes on: no key of the caller's context (such as
+        # the host's ``send_smtp_skip_to``) may change who receives the mail.
+        context = {
+            key: self.env.context[key]
+            for key in ("lang", "tz")
+            if key in self.env.context
+        }
         if modules.module.current_test:
-            self._equisis_deliver()
+            self.with_env(self.env(context=context))._equisis_deliver()
             return
-        mail_ids, dbname, context = self.ids, self.env.cr.dbname, self.env.context
+        mail_ids, dbname = self.ids, self.env.cr.dbname
 
         @self.env.cr.postcommit.add
         def deliver():
@@ -83,48 +143,83 @@ class MailMail(models.Model):
                 env["mail.mail"].browse(mail_ids)._equisis_deliver()
 
     def _equisis_deliver(self):
-        """Send these mails now, through the host's ``send``.
+        """Send these mails now through the host's ``send``, then record each
+        outcome on its document, after the SMTP step.
 
         Each accepted mail is committed at once (the host's ``auto_commit``,
-        off in tests), so a later failure cannot undo it and resend it. When
-        the server drops the session (a 421 mid-batch), the mails not yet
-        accepted fail with the server's reason, visible and retryable,
-        instead of the whole batch being rolled back.
+        off in tests), so nothing that happens after can put it back in the
+        queue and send it twice; recording the outcome comes after, and when
+        it fails the background run records it later.
         """
+        token = uuid.uuid4().hex
+        REFUSED[token] = {}
         try:
-            self.send(auto_commit=not modules.module.current_test)
-        except smtplib.SMTPServerDisconnected as error:
-            _logger.info(
-                "SMTP session dropped while sending %s mails: %s", len(self), error
+            self.with_context(equisis_delivery=token).send(
+                auto_commit=not modules.module.current_test
             )
-            # The host marks the mail in progress failed before sending it,
-            # with this placeholder reason (in its own words, translated by
-            # the mail module), and would have replaced it after.
-            placeholder = code_translations.get_python_translations(
-                "mail", self.env.lang or "en_US"
-            ).get(HOST_PLACEHOLDER, HOST_PLACEHOLDER)
-            unfinished = self.filtered(
-                lambda mail: (
-                    mail.state == "outgoing"
-                    or (
-                        mail.state == "exception" and mail.failure_reason == placeholder
-                    )
+            refused = REFUSED[token]
+        finally:
+            REFUSED.pop(token, None)
+        self.filtered(lambda mail: mail.message_id in refused)._equisis_set_refused(
+            refused
+        )
+        self._equisis_report()
+        if self.filtered(lambda mail: mail.state == "outgoing"):
+            # Held back by the personal server's limit or never tried: the
+            # host's queue sends them; the background run records them.
+            self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger(
+                fields.Datetime.add(fields.Datetime.now(), minutes=2)
+            )
+
+    def _equisis_set_refused(self, refused_by_message_id):
+        """Note the recipients the server refused while accepting the mail;
+        when it refused every recipient of the mail (only the sender's blind
+        copy went), the mail failed."""
+        for mail in self:
+            refused = refused_by_message_id[mail.message_id]
+            text = "\n".join(
+                f"{address}: {code} {answer.decode(errors='replace')}"
+                for address, (code, answer) in refused.items()
+            )
+            recipients = {email_normalize(a) for a in email_split(mail.email_to)}
+            gone = {email_normalize(address) for address in refused}
+            if recipients <= gone:
+                mail.write(
+                    {
+                        "state": "exception",
+                        "failure_type": "mail_email_invalid",
+                        "failure_reason": self.env._(
+                            "The mail server refused every recipient:\n%(refused)s",
+                            refused=text,
+                        ),
+                    }
                 )
+            else:
+                mail.equisis_refused = text
+
+    def _equisis_report(self):
+        """Record on each document what became of its mail, once: the sent
+        flag and the refused recipients, or the failure. A failure to record
+        leaves the mail as it is; the background run records it later."""
+        done = self.filtered(
+            lambda mail: (
+                mail.equisis_move_id
+                and not mail.equisis_reported
+                and mail.state in ("sent", "exception")
             )
-            reason = self.env._(
-                "The mail server closed the connection: %(error)s", error=error
+        )
+        if not done:
+            return
+        try:
+            with self.env.cr.savepoint():
+                sent = done.filtered(lambda mail: mail.state == "sent")
+                if sent:
+                    sent.equisis_move_id.sudo()._equisis_mark_sent(sent)
+                failed = done - sent
+                if failed:
+                    failed.equisis_move_id.sudo()._equisis_mark_failed(failed)
+                done.equisis_reported = True
+        except (psycopg2.Error, UserError, ValidationError) as error:
+            _logger.warning(
+                "Could not record the outcome of mails %s yet: %s", done.ids, error
             )
-            unfinished.write(
-                {
-                    "state": "exception",
-                    "failure_reason": reason,
-                    "failure_type": "mail_smtp",
-                }
-            )
-            for mail in unfinished:
-                mail._postprocess_sent_message(
-                    success_pids=[],
-                    success_emails=[],
-                    failure_reason=reason,
-                    failure_type="mail_smtp",
-                )

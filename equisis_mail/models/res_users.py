@@ -309,7 +309,13 @@ class ResUsers(models.Model):
         return res
 
     def _equisis_sync_server_address(self):
-        """Follow the user's address, so the host keeps recognising the server."""
+        """Follow the user's address when an administrator changes it, so the
+        host keeps recognising the server. A user's own change of address
+        does not move the server an administrator set for the old one: the
+        host then stops using it, as for its own personal servers."""
+        if not self.env.user.has_group("base.group_system"):
+            self.invalidate_recordset(["outgoing_mail_server_id"])
+            return
         servers = self._equisis_personal_server()
         for user in self:
             server = servers.get(user.id)
@@ -325,6 +331,31 @@ class ResUsers(models.Model):
                 )
             server.from_filter = user.email_normalized
         self.invalidate_recordset(["outgoing_mail_server_id"])
+
+    def _equisis_check_sender_address(self):
+        """Refuse to send from an address that another user has: nothing a
+        user writes on their own record makes a mail leave as a colleague."""
+        self.ensure_one()
+        if not self.email_normalized:
+            raise UserError(
+                self.env._("You have no e-mail address: set one in your preferences.")
+            )
+        namesakes = self.sudo().search(
+            [
+                ("id", "!=", self.id),
+                ("email_normalized", "=", self.email_normalized),
+                ("share", "=", False),
+            ]
+        )
+        if namesakes:
+            raise UserError(
+                self.env._(
+                    "Your e-mail address %(address)s is also the address of "
+                    "%(users)s: ask an administrator to correct it before sending.",
+                    address=self.email_normalized,
+                    users=", ".join(namesakes.mapped("name")),
+                )
+            )
 
     def action_equisis_test_smtp(self):
         """Run the host's connection test on the user's own server."""

@@ -5,6 +5,8 @@
 import socket
 from unittest.mock import patch
 
+import psycopg2
+
 from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -54,26 +56,87 @@ class TestSmtpFaults(EquisisSendCase):
 
     @mute_logger(MAIL_LOGGER)
     def test_421_mid_batch_then_retry_sends_each_once(self):
+        """The server shuts down after two mails: the third is refused with
+        its answer, the fourth hits the closed session, the fifth was never
+        tried and stays queued; in the end each document is mailed once."""
         moves = self._batch()
         self.smtp.fail_data_after(2)
         self.send(self.open_wizard(moves))
         accepted = self._received_moves(moves)
-        self.assertEqual(len(accepted), 2)
+        self.assertEqual(accepted, moves[:2])
         self.assertEqual(moves.filtered("is_move_sent"), accepted)
-        refused = moves - accepted
-        for move in refused:
-            self.assertEqual(move.equisis_mail_state, "failed")
-            self.assertTrue(move.equisis_mail_failure)
-        failed_mails = self.env["mail.mail"].search(
-            [("equisis_move_id", "in", moves.ids), ("state", "=", "exception")]
-        )
-        self.assertEqual(failed_mails.equisis_move_id, refused)
-        # The server is back: retrying sends exactly the three others.
+        self.assertEqual(moves[2].equisis_mail_state, "failed")
+        self.assertIn("421", moves[2].equisis_mail_failure)
+        self.assertEqual(moves[3].equisis_mail_state, "failed")
+        self.assertIn("closed the connection", moves[3].equisis_mail_failure)
+        self.assertEqual(moves[4].equisis_mail_state, "queued")
+        # The server is back: the host's queue sends the untried one, and
+        # retrying sends the two that failed.
         self.smtp.state.fail_data_after = None
+        self.flush_mail_queue()
         self._retry(moves)
+        with cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
         self.assertEqual(len(self.smtp.received), 5)
         self.assertEqual(self._received_moves(moves), moves)
         self.assertTrue(all(moves.mapped("is_move_sent")))
+
+    @mute_logger(MAIL_LOGGER)
+    def test_dropped_session_leaves_the_rate_limited_mail_queued(self):
+        """Four mails through a server limited to three a minute, and a 421
+        after the first: the fourth was never tried and keeps its schedule."""
+        self.env["ir.config_parameter"].set_param(
+            "mail.server.personal.limit.minutes", 3
+        )
+        moves = self._batch()[:4]
+        self.smtp.fail_data_after(1)
+        self.send(self.open_wizard(moves))
+        self.assertEqual(self._received_moves(moves), moves[0])
+        mails = {
+            mail.equisis_move_id: mail
+            for mail in self.env["mail.mail"].search(
+                [("equisis_move_id", "in", moves.ids)]
+            )
+        }
+        self.assertEqual(mails[moves[0]].state, "sent")
+        self.assertEqual(mails[moves[1]].state, "exception")
+        self.assertEqual(mails[moves[2]].state, "exception")
+        held = mails[moves[3]]
+        self.assertEqual(held.state, "outgoing")
+        self.assertFalse(held.failure_reason)
+        self.assertGreater(held.scheduled_date, held.create_date)
+        self.assertEqual(moves[3].equisis_mail_state, "queued")
+        self.assertFalse(moves[3].is_move_sent)
+
+    def test_recording_that_fails_after_acceptance_never_sends_twice(self):
+        """The server accepted the mail; marking the invoice then fails.
+        The mail is not sent again, and the invoice ends marked sent."""
+        move = self.make_invoice(self.partners[0])
+        move_class = self.env.registry["account.move"]
+        original = move_class._equisis_mark_sent
+
+        def fail_once(records, mails):
+            raise psycopg2.errors.SerializationFailure("could not serialize access")
+
+        with (
+            patch.object(move_class, "_equisis_mark_sent", fail_once),
+            mute_logger("odoo.addons.equisis_mail.models.mail_mail"),
+        ):
+            self.send(self.open_wizard(move))
+        self.assertEqual(len(self.smtp.received), 1)
+        mail = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        self.assertEqual(mail.state, "sent")
+        self.assertFalse(mail.equisis_reported)
+        self.assertFalse(move.is_move_sent)
+        # The host's queue has nothing to send; the background run records it.
+        self.flush_mail_queue()
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertIs(move_class._equisis_mark_sent, original)
+        with cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
+        self.assertTrue(move.is_move_sent)
+        self.assertTrue(mail.equisis_reported)
+        self.assertEqual(len(self.smtp.received), 1)
 
     @mute_logger(MAIL_LOGGER)
     def test_connection_refused(self):
@@ -119,8 +182,28 @@ class TestSmtpFaults(EquisisSendCase):
         self.send(line.wizard_id)
         self.assertEqual(len(self.smtp.received), 1)
         self.assertEqual(self.smtp.received[0].rcpt_tos, ["client0@example.com"])
-        # The server accepted the mail for the other recipient.
+        # The server accepted the mail for the other recipient: sent, and the
+        # refused address is named with the server's answer.
         self.assertTrue(move.is_move_sent)
+        self.assertEqual(move.equisis_mail_state, "partial")
+        self.assertIn("gone@example.com: 550", move.equisis_mail_failure)
+        mail = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        self.assertEqual(mail.state, "sent")
+        self.assertIn("gone@example.com", mail.equisis_refused)
+        note = move.message_ids.filtered(lambda m: "refused these" in (m.body or ""))
+        self.assertIn("gone@example.com: 550", note.body)
+
+    @mute_logger(MAIL_LOGGER)
+    def test_every_recipient_refused_but_the_senders_copy(self):
+        """Only the sender's blind copy went: the document was not sent."""
+        self.sender.bcc_confirmation = True
+        move = self.make_invoice(self.partners[0])
+        self.smtp.refuse_recipient("client0@example.com")
+        self.send(self.open_wizard(move))
+        self.assertEqual(self.smtp.received[0].rcpt_tos, ["sophie@example.com"])
+        self.assertFalse(move.is_move_sent)
+        self.assertEqual(move.equisis_mail_state, "failed")
+        self.assertIn("refused every recipient", move.equisis_mail_failure)
 
 
 @tagged("post_install", "-at_install")

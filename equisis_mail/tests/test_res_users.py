@@ -62,6 +62,14 @@ class TestUserProfile(EquisisMailCase):
         self.assertEqual(server.from_filter, "anna.new@example.com")
         self.assertEqual(self.anna.outgoing_mail_server_id, server)
 
+        # A user's own change of address does not move the server that an
+        # administrator set: the host stops using it.
+        self.anna.with_user(self.anna).write({"email": "anna.self@example.com"})
+        self.assertEqual(server.from_filter, "anna.new@example.com")
+        self.assertFalse(self.anna.outgoing_mail_server_id)
+        self.anna.email = "anna.new@example.com"
+        self.assertEqual(self.anna.outgoing_mail_server_id, server)
+
         # The host's garbage collection of stale personal servers keeps it.
         self.env["res.users"]._gc_personal_mail_servers()
         self.assertTrue(server.exists())

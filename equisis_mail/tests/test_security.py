@@ -205,6 +205,112 @@ class TestNoMailAsSomeoneElse(SecurityCase):
             move.with_user(self.sender).action_equisis_retry_mail()
         self.assertEqual(len(self.smtp.received), 1)
 
+    def test_a_colleagues_window_is_out_of_reach(self):
+        """Her window: no reading it, no line slipped into it."""
+        move = self.make_invoice(self.partner)
+        theirs = self.open_wizard(move, user=self.sender)
+        upload = (
+            self.env["ir.attachment"]
+            .with_user(self.sender)
+            .create(
+                {
+                    "name": "draft.txt",
+                    "raw": b"draft",
+                    "res_model": theirs.line_ids._name,
+                    "res_id": theirs.line_ids.id,
+                }
+            )
+        )
+        Send = self.env["equisis.mail.send"].with_user(self.mallory)
+        Line = self.env["equisis.mail.send.line"].with_user(self.mallory)
+        self.assertNotIn(theirs, Send.search([]))
+        with self.assertRaises(AccessError):
+            Send.browse(theirs.id).read(["line_ids"])
+        with self.assertRaises(AccessError):
+            Line.browse(theirs.line_ids.id).read(["email_to"])
+        with self.assertRaises(AccessError):
+            Line.browse(theirs.line_ids.id).write({"email_to": "x@evil.example"})
+        with self.assertRaises(AccessError):
+            Line.create(
+                {
+                    "wizard_id": theirs.id,
+                    "move_id": move.id,
+                    "email_to": "x@evil.example",
+                }
+            )
+        with self.assertRaises(AccessError):
+            upload.with_user(self.mallory).read(["raw"])
+        with self.assertRaises(AccessError):
+            Send.browse(theirs.id).action_send()
+        mail_to = (
+            self.env["equisis.mail.to"]
+            .with_user(self.sender)
+            .create({"partner_ids": [Command.set(self.partner.ids)]})
+        )
+        with self.assertRaises(AccessError):
+            mail_to.with_user(self.mallory).read(["mailto_url"])
+        self.assertNothingLeft()
+
+    def test_a_second_line_for_one_document_is_red(self):
+        move = self.make_invoice(self.partner)
+        wizard = self.open_wizard(move, user=self.mallory)
+        extra = (
+            self.env["equisis.mail.send.line"]
+            .with_user(self.mallory)
+            .create(
+                {
+                    "wizard_id": wizard.id,
+                    "move_id": move.id,
+                    "email_to": "x@evil.example",
+                    "letter_id": wizard.line_ids.letter_id.id,
+                    "subject": "Invoice",
+                }
+            )
+        )
+        self.assertFalse(wizard.line_ids[0].problem)
+        self.assertIn("another line", extra.problem)
+        self.send(wizard)
+        self.assertEqual(len(self.default_smtp.received), 1)
+        self.assertEqual(self.default_smtp.received[0].rcpt_tos, ["client@example.com"])
+
+    def test_caller_context_cannot_drop_recipients(self):
+        """The host's ``send_smtp_skip_to`` is no way to mail only oneself
+        and have the document marked sent."""
+        move = self.make_invoice(self.partner)
+        wizard = self.open_wizard(move, user=self.mallory)
+        wizard.bcc_confirmation = True
+        self.send(wizard.with_context(send_smtp_skip_to=["client@example.com"]))
+        self.assertEqual(len(self.default_smtp.received), 1)
+        self.assertIn("client@example.com", self.default_smtp.received[0].rcpt_tos)
+
+    def test_no_mail_from_a_colleagues_address(self):
+        """Users may change their own address, but not into a colleague's."""
+        self.mallory.with_user(self.mallory).write(
+            {"name": "Sophie Sender", "email": "sophie@example.com"}
+        )
+        move = self.make_invoice(self.partner)
+        wizard = self.open_wizard(move, user=self.mallory)
+        with self.assertRaisesRegex(UserError, "also the address of"):
+            self.send(wizard)
+        self.assertNothingLeft()
+        self.assertFalse(move.is_move_sent)
+
+    def test_nobody_elses_file_is_taken_into_a_mail(self):
+        public = (
+            self.env["ir.attachment"]
+            .with_user(self.sender)
+            .create(
+                {"name": "brochure.pdf", "raw": b"%PDF-1.4 brochure", "public": True}
+            )
+        )
+        move = self.make_invoice(self.partner)
+        wizard = self.open_wizard(move, user=self.mallory)
+        wizard.line_ids.attachment_ids = [Command.link(public.id)]
+        self.send(wizard)
+        self.assertIn("brochure.pdf", dict(self.default_smtp.received[0].attachments()))
+        self.assertFalse(public.res_model, "the file stays where its owner left it")
+        self.assertTrue(public.exists())
+
     def test_connection_test_of_a_colleague_is_refused(self):
         with self.assertRaises(AccessError):
             self.sender.with_user(self.mallory).action_equisis_test_smtp()

@@ -146,6 +146,11 @@ class TestSend(EquisisSendCase):
         self.send(wizard)
         self.assertEqual(self.smtp.received[0].rcpt_tos, ["vendor@example.com"])
         self.assertTrue(bill.is_move_sent)
+        # The host makes no legal documents for vendor bills: the print form
+        # goes with the mail only.
+        files = dict(self.smtp.received[0].attachments())
+        self.assertEqual(len([name for name in files if name.endswith(".pdf")]), 1)
+        self.assertFalse(bill.invoice_pdf_report_id)
 
     def test_sender_without_address(self):
         move = self.make_invoice(self.fr)

@@ -216,33 +216,24 @@ class EquisisMailSendLine(models.TransientModel):
             .mapped("target")
         }
         waiting = self.env["equisis.mail.service"]._waiting(self.move_id)
+        # A document goes once: a second line for it (over RPC) is red.
+        first_line = {}
+        for line in self.wizard_id.line_ids:
+            first_line.setdefault((line.wizard_id, line.move_id), line)
+        duplicates = self.filtered(
+            lambda line: first_line.get((line.wizard_id, line.move_id), line) != line
+        )
         for line in self:
             line.problem = line._find_problem(
-                max_size, annex_sizes, letters_by_target, waiting
+                max_size, annex_sizes, letters_by_target, waiting, duplicates
             )
 
-    def _find_problem(self, max_size, annex_sizes, letter_targets, waiting):
+    def _find_problem(self, max_size, annex_sizes, letter_targets, waiting, duplicates):
         """The first reason this line cannot be sent, in the user's language."""
         move = self.move_id
-        if not move:
-            return self.env._("The document no longer exists.")
-        if move.state != "posted":
-            return self.env._(
-                "The document %(name)s is not posted.", name=move.display_name
-            )
-        if move in waiting:
-            return self.env._(
-                "%(name)s is already waiting to be sent.", name=move.display_name
-            )
-        if move.is_move_sent and not self.sent_when_opened:
-            return self.env._(
-                "%(name)s was sent from elsewhere after this window was opened.",
-                name=move.display_name,
-            )
-        if not self.env.user.email_normalized:
-            return self.env._(
-                "You have no e-mail address: set one in your preferences."
-            )
+        problem = self._find_document_problem(waiting, duplicates)
+        if problem:
+            return problem
         valid, invalid = split_recipients(self.email_to)
         if invalid:
             return self.env._(
@@ -300,6 +291,34 @@ class EquisisMailSendLine(models.TransientModel):
                 if line.move_id and method and method != "email"
                 else False
             )
+
+    def _find_document_problem(self, waiting, duplicates):
+        """Why the document itself cannot go now, if it cannot."""
+        move = self.move_id
+        if not move:
+            return self.env._("The document no longer exists.")
+        if move.state != "posted":
+            return self.env._(
+                "The document %(name)s is not posted.", name=move.display_name
+            )
+        if move in waiting:
+            return self.env._(
+                "%(name)s is already waiting to be sent.", name=move.display_name
+            )
+        if move.is_move_sent and not self.sent_when_opened:
+            return self.env._(
+                "%(name)s was sent from elsewhere after this window was opened.",
+                name=move.display_name,
+            )
+        if self in duplicates:
+            return self.env._(
+                "%(name)s has another line in this window.", name=move.display_name
+            )
+        if not self.env.user.email_normalized:
+            return self.env._(
+                "You have no e-mail address: set one in your preferences."
+            )
+        return False
 
     def _sending_values(self):
         self.ensure_one()
