@@ -108,6 +108,20 @@ class TestSendingAtTheSameInstant(BaseCase):
     too, and removed after.
     """
 
+    # What the class commits lands in these tables; all of it is removed.
+    TRACED = (
+        "equisis.mail.send.line",
+        "equisis.mail.send",
+        "equisis.mail.queue",
+        "mail.mail",
+        "mail.message",
+        "ir.attachment",
+        "account.move",
+        "ir.mail_server",
+        "res.users",
+        "res.partner",
+    )
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -117,6 +131,14 @@ class TestSendingAtTheSameInstant(BaseCase):
         cls.move_ids = []
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            cls.max_ids = {
+                model: env[model]
+                .with_context(active_test=False)
+                .search([], order="id desc", limit=1)
+                .id
+                or 0
+                for model in cls.TRACED
+            }
             params = env["ir.config_parameter"]
             cls.report_url = params.get_param("report.url")
             # Nothing answers there: PDFs come out unstyled, fast.
@@ -155,18 +177,33 @@ class TestSendingAtTheSameInstant(BaseCase):
         cls.addClassCleanup(cls._remove_committed_data)
 
     @classmethod
+    def _created(cls, env, model):
+        return (
+            env[model]
+            .with_context(active_test=False)
+            .search([("id", ">", cls.max_ids[model])])
+        )
+
+    @classmethod
     def _remove_committed_data(cls):
+        """Remove every row the class committed, then check none is left."""
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            moves = env["account.move"].browse(cls.move_ids)
-            env["mail.mail"].search([("equisis_move_id", "in", moves.ids)]).unlink()
+            moves = env["account.move"].browse(cls.move_ids).exists()
             moves.button_draft()
             moves.with_context(force_delete=True).unlink()
-            users = env["res.users"].browse(cls.user_ids)
-            env["ir.mail_server"].search([("owner_user_id", "in", users.ids)]).unlink()
-            users.unlink()
-            env["res.partner"].browse(cls.partner_id).active = False
+            for model in cls.TRACED:
+                cls._created(env, model).unlink()
             env["ir.config_parameter"].set_param("report.url", cls.report_url)
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            left = {
+                model: cls._created(env, model).ids
+                for model in cls.TRACED
+                if cls._created(env, model)
+            }
+        if left:
+            raise AssertionError(f"committed test data left behind: {left}")
 
     def setUp(self):
         super().setUp()

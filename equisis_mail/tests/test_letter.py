@@ -15,13 +15,6 @@ class TestLetters(EquisisSendCase):
         super().setUpClass()
         cls.Letter = cls.env["equisis.letter"]
 
-    def test_ready_made_letters_acceptance(self):
-        accompaniments = self.Letter.search([("letter_type", "=", "accompaniment")])
-        self.assertGreaterEqual(len(accompaniments), 6)
-        self.assertGreaterEqual(
-            self.Letter.search_count([("letter_type", "=", "print_form")]), 2
-        )
-
     @mute_logger("odoo.sql_db")
     def test_duplicate_code_refused(self):
         with (
@@ -95,11 +88,39 @@ class TestLetters(EquisisSendCase):
         self.assertEqual(pick(letters, "nl_BE", "en_US"), nl)
         self.assertEqual(pick(letters, "de_DE", "nl_BE"), nl)
         self.assertEqual(pick(letters, "de_DE", "de_DE"), en)
-        self.assertEqual(
-            pick(fr | nl, "de_DE", "de_DE"), fr | nl and pick(fr | nl, "", "")
-        )
         self.assertFalse(pick(self.Letter, "fr_FR", "en_US"))
         self.assertEqual(pick(nl, "fr_FR", "fr_FR"), nl)
+
+    def test_letter_of_each_customer(self):
+        """The letter in the customer's language; else the company's; else
+        English; else the first letter of the target in the list's order."""
+        self.env.company.partner_id.lang = "nl_BE"
+        french = self.make_partner("Client BE", "c1@example.be", lang="fr_BE")
+        german = self.make_partner("Kunde", "c2@example.de", lang="de_DE")
+        moves = self.make_invoice(french) | self.make_invoice(german)
+        chosen = self.Letter._choose_accompaniments(moves)
+        self.assertEqual(chosen[moves[0].id].lang_id.code, "fr_FR")
+        self.assertEqual(chosen[moves[1].id].lang_id.code, "nl_NL")
+        self.env.company.partner_id.lang = "de_DE"
+        chosen = self.Letter._choose_accompaniments(moves)
+        self.assertEqual(chosen[moves[1].id].lang_id.code, "en_US")
+        # No letter in English either: the first one in the list's order.
+        self.Letter.search(
+            [
+                ("letter_type", "=", "accompaniment"),
+                ("target", "=", "out_invoice"),
+                ("lang_id.code", "=", "en_US"),
+            ]
+        ).active = False
+        letters = self.Letter.search(
+            [("letter_type", "=", "accompaniment"), ("target", "=", "out_invoice")]
+        )
+        letters.filtered(lambda letter: letter.lang_id.code == "nl_NL").sequence = 1
+        chosen = self.Letter._choose_accompaniments(moves[1])
+        self.assertEqual(chosen[moves[1].id].lang_id.code, "nl_NL")
+        letters.filtered(lambda letter: letter.lang_id.code == "fr_FR").sequence = 0
+        chosen = self.Letter._choose_accompaniments(moves[1])
+        self.assertEqual(chosen[moves[1].id].lang_id.code, "fr_FR")
 
     def test_french_partner_gets_french_letter_with_french_amount(self):
         partner = self.make_partner("Client BE", "client@example.be", lang="fr_BE")
