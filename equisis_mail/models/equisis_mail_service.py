@@ -158,7 +158,8 @@ class EquisisMailService(models.AbstractModel):
 
     @api.model
     def _waiting(self, documents):
-        """The documents among these whose mail is queued and not sent yet."""
+        """The documents among these whose mail is on its way: queued,
+        outgoing, or delivered but not yet recorded on the document."""
         queued = (
             self.env["equisis.mail.queue"]
             .sudo()
@@ -174,7 +175,13 @@ class EquisisMailService(models.AbstractModel):
                 .search(
                     [
                         ("equisis_move_id", "in", documents.ids),
+                        "|",
                         ("state", "=", "outgoing"),
+                        # Delivered, or refused, and not recorded on the
+                        # document yet: sending it now could mail it twice.
+                        "&",
+                        ("equisis_reported", "=", False),
+                        ("state", "in", ("sent", "exception")),
                     ]
                 )
                 .equisis_move_id.with_env(documents.env)

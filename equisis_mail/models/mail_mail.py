@@ -223,3 +223,6 @@ class MailMail(models.Model):
             _logger.warning(
                 "Could not record the outcome of mails %s yet: %s", done.ids, error
             )
+            self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger(
+                fields.Datetime.add(fields.Datetime.now(), minutes=1)
+            )

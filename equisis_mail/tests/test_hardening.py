@@ -128,6 +128,10 @@ class TestSmtpFaults(EquisisSendCase):
         self.assertEqual(mail.state, "sent")
         self.assertFalse(mail.equisis_reported)
         self.assertFalse(move.is_move_sent)
+        # Until it is recorded, the invoice counts as on its way: a new
+        # window cannot mail it again.
+        line = self.open_wizard(move).line_ids
+        self.assertIn("already waiting to be sent", line.problem)
         # The host's queue has nothing to send; the background run records it.
         self.flush_mail_queue()
         self.assertEqual(len(self.smtp.received), 1)
