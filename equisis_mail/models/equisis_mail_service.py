@@ -53,12 +53,16 @@ class EquisisMailService(models.AbstractModel):
         """
         records = list(values_by_record)
         self._claim(records)
-        busy = [record for record in records if self._waiting(record)]
+        busy = [
+            document
+            for documents in self._by_model(records)
+            for document in self._waiting(documents)
+        ]
         if busy:
             raise UserError(
                 self.env._(
                     "These documents are already waiting to be sent: %(names)s",
-                    names=", ".join(record.display_name for record in busy),
+                    names=", ".join(document.display_name for document in busy),
                 )
             )
         self._check_request(values_by_record)
@@ -79,8 +83,6 @@ class EquisisMailService(models.AbstractModel):
         not a document sent or queued again since its mail failed, and only
         the current user's own mails, which leave as they were written."""
         self._claim(records)
-        for record in records:
-            record.check_access("write")
         failed = records.filtered(
             lambda record: (
                 record.equisis_mail_state == "failed" and not record.is_move_sent
@@ -132,11 +134,7 @@ class EquisisMailService(models.AbstractModel):
         snapshot predates our commit then fails to serialize, and the host's
         retry sees the documents sent or queued instead of mailing them again.
         """
-        by_model = defaultdict(list)
-        for record in records:
-            by_model[record._name].append(record.id)
-        for model, ids in by_model.items():
-            documents = self.env[model].browse(ids)
+        for documents in self._by_model(records):
             documents.check_access("write")
             try:
                 # Others may still reference the documents (payments, messages).
@@ -155,6 +153,14 @@ class EquisisMailService(models.AbstractModel):
                     tuple(documents.ids),
                 )
             )
+
+    @api.model
+    def _by_model(self, records):
+        """The records, one recordset per model."""
+        by_model = defaultdict(list)
+        for record in records:
+            by_model[record._name].append(record.id)
+        return [self.env[model].browse(ids) for model, ids in by_model.items()]
 
     @api.model
     def _waiting(self, documents):
