@@ -2,7 +2,7 @@
 # (`odoo` on PATH, or ODOO_BIN); see README.md.
 PYTHON ?= /usr/bin/python3
 
-.PHONY: test run bench screenshots pot
+.PHONY: test run bench reliability screenshots pot
 
 test:
 	$(PYTHON) tools/test.py
@@ -12,6 +12,9 @@ run:
 
 bench:
 	$(PYTHON) bench/bench.py
+
+reliability:
+	$(PYTHON) tools/reliability.py
 
 screenshots:
 	$(PYTHON) tools/screenshots.py
