@@ -20,7 +20,7 @@ wkhtmltopdf renders styled PDFs, as in production) and measures in an
 
 Each figure is the median of the runs.
 
-On the first size it also renders one invoice's PDF with the addon's pipeline
+On the first size it also sends one invoice with the addon
 and with the host's Print & Send, and compares their pages pixel by pixel
 (``bench/PDF.md``; ``--pdf-only`` does just that).
 """
@@ -299,7 +299,7 @@ def write_pdf_report(path, pdf):
         "# PDF: equisis_mail against Odoo's batch Print & Send\n\n"
         "Produced by `make bench` (`bench/bench.py`; alone: "
         "`python3 bench/bench.py --pdf-only --sizes 5`). One posted invoice "
-        f"({pdf['invoice']}, 5 lines) is rendered by the addon's PDF pipeline "
+        f"({pdf['invoice']}, 5 lines) is sent by the addon (its legal PDF) "
         "and by the host's batch Print & Send (its legal PDF), on the same "
         "database with an Odoo HTTP server answering at `web.base.url`. Each "
         "page is rasterised at 72 dpi in grey by poppler's `pdftoppm` and "
@@ -385,7 +385,15 @@ def write_results(path, rows, runs, seconds):
         "Both send through the same local SMTP server, the host with "
         "`account.pdf_generation_batch` at 0 (this wkhtmltopdf renders one "
         "document per call). The addon keeps the print delay. For the window, "
-        "`host s` is the host's batch Print & Send window.\n\n" + table
+        "`host s` is the host's batch Print & Send window.\n\n"
+        "The addon makes invoice documents with the host's own pipeline "
+        "(`account.move.send`: EDI, PDF, Factur-X, linking), one document per "
+        "wkhtmltopdf call as the host does here, so the PDF part of a fresh "
+        "send costs what it costs the host with the same print delay; the "
+        "addon saves on the mail (one SMTP session per batch, no notification "
+        "layout) and on the window. It renders nothing concurrently: the "
+        "previous concurrent renderer bypassed the host's pipeline and lost "
+        "the e-invoice files.\n\n" + table
     )
 
 
