@@ -174,8 +174,13 @@ class TestEInvoices(EquisisSendCase):
 
     def test_preferred_sending_method_is_noted_on_the_line(self):
         self.plain.invoice_sending_method = "manual"
+        other = self.make_partner("Mailed", "mailed@example.com")
+        wizard = self.open_wizard(self.make_invoice(other))
+        self.assertFalse(wizard.line_ids.sending_note)
+        self.assertFalse(wizard.has_sending_note, "no empty column")
         line = self.open_wizard(self.make_invoice(self.plain)).line_ids
         self.assertIn("prefers", line.sending_note)
+        self.assertTrue(line.wizard_id.has_sending_note)
         self.assertFalse(line.problem)
 
     def test_other_print_form_is_not_proposed_again_as_an_annex(self):

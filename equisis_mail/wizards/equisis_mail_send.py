@@ -45,6 +45,7 @@ class EquisisMailSend(models.TransientModel):
     )
     sender_email = fields.Char(related="user_id.email_formatted", string="From")
     sender_server = fields.Char(compute="_compute_sender_server", string="Sent Through")
+    has_sending_note = fields.Boolean(compute="_compute_has_sending_note")
     problem_count = fields.Integer(compute="_compute_counts")
     ready_count = fields.Integer(compute="_compute_counts")
     result_message = fields.Char(readonly=True)
@@ -59,6 +60,11 @@ class EquisisMailSend(models.TransientModel):
     def _compute_target_list(self):
         for wizard in self:
             wizard.target_list = sorted(set(wizard.move_ids.mapped("move_type")))
+
+    @api.depends("line_ids.sending_note")
+    def _compute_has_sending_note(self):
+        for wizard in self:
+            wizard.has_sending_note = any(wizard.line_ids.mapped("sending_note"))
 
     @api.depends("line_ids.problem")
     def _compute_counts(self):
