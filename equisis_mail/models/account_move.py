@@ -22,6 +22,7 @@ class AccountMove(models.Model):
         ],
         string="E-mail Status",
         compute="_compute_equisis_mail_state",
+        search="_search_equisis_mail_state",
         compute_sudo=True,
     )
     equisis_mail_failure = fields.Char(
@@ -59,6 +60,41 @@ class AccountMove(models.Model):
                 move.equisis_mail_failure = mail.equisis_refused
             else:
                 move.equisis_mail_state = "sent"
+
+    def _search_equisis_mail_state(self, operator, value):
+        """Documents by the state of their latest mail of this addon (the
+        invoice list's "E-mail failed" filter)."""
+        if operator not in ("=", "!=", "in", "not in"):
+            raise UserError(
+                self.env._("This search on the e-mail status is not supported.")
+            )
+        wanted = {value} if operator in ("=", "!=") else set(value or ())
+        mailed = self._equisis_mailed_ids()
+        matching = [
+            move.id
+            for move in self.browse(mailed).sudo()
+            if move.equisis_mail_state in wanted
+        ]
+        domain = [("id", "in", matching)]
+        if False in wanted:
+            domain = ["|", ("id", "in", matching), ("id", "not in", mailed)]
+        if operator in ("!=", "not in"):
+            return ["!", *domain]
+        return domain
+
+    def _equisis_mailed_ids(self):
+        """The documents that have a mail of this addon, queued or not."""
+        mailed = (
+            self.env["mail.mail"]
+            .sudo()
+            ._read_group([("equisis_move_id", "!=", False)], ["equisis_move_id"])
+        )
+        queued = (
+            self.env["equisis.mail.queue"]
+            .sudo()
+            .search([("res_model", "=", self._name)])
+        )
+        return list({move.id for (move,) in mailed} | set(queued.mapped("res_id")))
 
     def action_equisis_open_send_wizard(self):
         """Open the send window on these documents (the list's Action menu)."""

@@ -1,8 +1,11 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import ast
 import base64
 import json
 from unittest.mock import patch
+
+from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import UserError
@@ -224,6 +227,19 @@ class TestSend(EquisisSendCase):
         self.assertEqual(moves[0].equisis_mail_state, "failed")
         self.assertIn("550", moves[0].equisis_mail_failure)
         self.assertEqual(len(self.smtp.received), 1)
+        # The invoice list's "E-mail failed" filter finds it, and only it.
+        failed_filter = self.env.ref("equisis_mail.account_move_view_search")
+        domain = ast.literal_eval(
+            etree.fromstring(failed_filter.arch)
+            .xpath("//filter[@name='equisis_mail_failed']")[0]
+            .get("domain")
+        )
+        Move = self.env["account.move"].with_user(self.sender)
+        scope = [("id", "in", moves.ids)]
+        self.assertEqual(Move.search(scope + domain), moves[0])
+        self.assertEqual(
+            Move.search(scope + [("equisis_mail_state", "!=", "failed")]), moves[1]
+        )
         # The cause is fixed; retrying sends only what did not go.
         self.smtp.reset()
         with real_delivery(self.env):
@@ -231,6 +247,7 @@ class TestSend(EquisisSendCase):
         self.assertEqual(len(self.smtp.received), 1)
         self.assertIn("client@example.fr", self.smtp.received[0].rcpt_tos)
         self.assertTrue(moves[0].is_move_sent)
+        self.assertFalse(Move.search(scope + domain))
         with self.assertRaises(UserError):
             moves.with_user(self.sender).action_equisis_retry_mail()
 
