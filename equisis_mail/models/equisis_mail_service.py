@@ -200,10 +200,16 @@ class EquisisMailService(models.AbstractModel):
         every file now: documents they may not change, files they may not
         read, reports that are not a print form of the document."""
         self.env.user._equisis_check_sender_address()
+        for documents in self._by_model(values_by_record):
+            documents.check_access("write")
         Attachment = self.env["ir.attachment"]
+        # One look-up per kind of document, not per document.
+        reports_by_kind = {}
         for record, values in values_by_record.items():
             record = record.with_env(self.env)
-            record.check_access("write")
+            kind = (record._name, "move_type" in record._fields and record.move_type)
+            if kind not in reports_by_kind:
+                reports_by_kind[kind] = record._equisis_print_reports()
             annexes = Attachment.browse(values.get("attachment_ids") or [])
             if annexes - annexes.exists():
                 raise UserError(
@@ -214,7 +220,7 @@ class EquisisMailService(models.AbstractModel):
                 )
             annexes.check_access("read")
             report = self.env["ir.actions.report"].browse(values.get("report_id"))
-            if report not in record._equisis_print_reports():
+            if report not in reports_by_kind[kind]:
                 raise AccessError(
                     self.env._(
                         "The report %(report)s is not a print form of %(document)s.",
