@@ -266,9 +266,10 @@ class EquisisMailService(models.AbstractModel):
         """Make the files, log the messages and create the mails, as the
         current user, who is their sender.
 
+        The request must have been checked (``_check_request``) as this user.
+
         :return: (mail.mail, {record: why it was not prepared})
         """
-        self._check_request(values_by_record)
         user = self.env.user
         server = user.sudo().outgoing_mail_server_id
         files, errors = self._document_files(values_by_record)
@@ -384,23 +385,32 @@ class EquisisMailService(models.AbstractModel):
         self.env["ir.cron"]._commit_progress(remaining=len(entries))
         failed_by_author = defaultdict(list)
         for chunk in split_every(CHUNK, entries.ids, Queue.browse):
-            groups = defaultdict(lambda: Queue.browse())
+            # Documents deleted since they were queued are dropped.
+            existing = {
+                (document._name, document.id): document
+                for documents in self._by_model(
+                    self.env[entry.res_model].browse(entry.res_id) for entry in chunk
+                )
+                for document in documents.exists()
+            }
+            groups = defaultdict(dict)
             for entry in chunk:
-                document = self.env[entry.res_model].sudo().browse(entry.res_id)
-                company = document.exists() and document.company_id
-                groups[(entry.create_uid, company)] |= entry
-            for (author, company), group in groups.items():
-                values_by_record = {
-                    self.env[entry.res_model].browse(entry.res_id): entry.values
-                    for entry in group
-                }
-                group.unlink()
-                values_by_record = {
-                    record: values
-                    for record, values in values_by_record.items()
-                    if record.exists()
-                }
-                if not values_by_record or not author.active:
+                document = existing.get((entry.res_model, entry.res_id))
+                if document:
+                    groups[(entry.create_uid, document.sudo().company_id)][document] = (
+                        entry.values
+                    )
+            chunk.unlink()
+            for (author, company), values_by_record in groups.items():
+                if not author.active:
+                    for record in values_by_record:
+                        self._log_not_sent(
+                            record,
+                            self.env._(
+                                "Its sender, %(user)s, no longer has access.",
+                                user=author.name,
+                            ),
+                        )
                     continue
                 service = self.with_user(author).with_company(
                     company or author.company_id
@@ -411,6 +421,7 @@ class EquisisMailService(models.AbstractModel):
                 }
                 try:
                     with self.env.cr.savepoint():
+                        service._check_request(values_by_record)
                         mails, errors = service._prepare_mails(values_by_record)
                 except (AccessError, UserError, ValidationError) as error:
                     errors = dict.fromkeys(values_by_record, str(error))

@@ -187,6 +187,21 @@ class TestNoMailAsSomeoneElse(SecurityCase):
         self.assertFalse(move.is_move_sent)
         self.assertIn("not sent", move.message_ids[:1].body, "the document says why")
 
+    def test_background_run_drops_nothing_silently_for_an_archived_sender(self):
+        self.env["ir.config_parameter"].set_param(
+            "equisis_mail.background_threshold", 1
+        )
+        moves = self.make_invoice(self.partner) | self.make_invoice(self.partner)
+        self.send(self.open_wizard(moves, user=self.mallory))
+        self.mallory.active = False
+        with real_delivery(self.env), cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
+        self.assertNothingLeft()
+        self.assertFalse(self.queued(moves))
+        for move in moves:
+            self.assertFalse(move.is_move_sent)
+            self.assertIn("no longer has access", move.message_ids[:1].body)
+
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_retry_of_a_colleagues_mail_is_refused(self):
         self.sender.smtp_pass = "wrong"
