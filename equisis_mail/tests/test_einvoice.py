@@ -171,6 +171,12 @@ class TestEInvoices(EquisisSendCase):
         self.assertFalse(move.invoice_pdf_report_id)
         self.assertIn("EDI document", wizard.line_ids.problem)
         self.assertIn("at least one tax", wizard.line_ids.problem)
+        # The customer no longer asks for Peppol: Send again checks anew.
+        self.belgian.invoice_edi_format = False
+        with self.outside_test_mode():
+            self.send(wizard)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertTrue(move.is_move_sent)
 
     def test_preferred_sending_method_is_noted_on_the_line(self):
         self.plain.invoice_sending_method = "manual"

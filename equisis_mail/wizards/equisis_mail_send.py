@@ -156,6 +156,9 @@ class EquisisMailSend(models.TransientModel):
         # Under the claim, a document another user sent meanwhile is seen as
         # sent, and its line turns red instead of mailing it a second time.
         Service._claim(lines.move_id)
+        # The host's e-invoice checks run again on Send: the user may have
+        # fixed the customer since.
+        lines.document_error = False
         lines._render_bodies_for_sending()
         lines._compute_problem()
         ready = lines.filtered(lambda line: not line.problem)

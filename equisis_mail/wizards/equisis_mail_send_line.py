@@ -273,9 +273,9 @@ class EquisisMailSendLine(models.TransientModel):
     @api.depends("move_id")
     def _compute_sending_note(self):
         methods = dict(
-            self.env["res.partner"]
-            ._fields["invoice_sending_method"]
-            ._description_selection(self.env)
+            self.env["res.partner"].fields_get(
+                ["invoice_sending_method"], ["selection"]
+            )["invoice_sending_method"]["selection"]
         )
         for line in self:
             partner = line.move_id.commercial_partner_id.with_company(
