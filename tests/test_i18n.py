@@ -9,7 +9,7 @@ import pytest
 polib = pytest.importorskip("polib")
 
 ROOT = Path(__file__).resolve().parent.parent
-I18N = ROOT / "equisis_mail" / "i18n"
+ADDONS = ["equisis_mail", "equisis_mail_sale", "equisis_mail_purchase"]
 
 
 @pytest.fixture(scope="module")
@@ -20,18 +20,18 @@ def check():
     return i18n_check
 
 
+@pytest.mark.parametrize("addon", ADDONS)
 @pytest.mark.parametrize("lang", ["fr", "nl"])
-def test_every_term_translated(check, lang):
-    assert (
-        check.missing_translations(I18N / "equisis_mail.pot", I18N / f"{lang}.po") == []
-    )
+def test_every_term_translated(check, addon, lang):
+    i18n = ROOT / addon / "i18n"
+    assert check.missing_translations(i18n / f"{addon}.pot", i18n / f"{lang}.po") == []
 
 
+@pytest.mark.parametrize("addon", ADDONS)
 @pytest.mark.parametrize("lang", ["fr", "nl"])
-def test_msgfmt_check(lang):
-    subprocess.run(
-        ["msgfmt", "--check", "-o", "/dev/null", str(I18N / f"{lang}.po")], check=True
-    )
+def test_msgfmt_check(addon, lang):
+    po = ROOT / addon / "i18n" / f"{lang}.po"
+    subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po)], check=True)
 
 
 def _write(path, entries):

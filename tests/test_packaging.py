@@ -1,14 +1,19 @@
-"""`pip wheel ./equisis_mail` builds the addon's wheel with whool."""
+"""`pip wheel ./<addon>` builds each addon's wheel with whool."""
 
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_builds(tmp_path):
+@pytest.mark.parametrize(
+    "addon", ["equisis_mail", "equisis_mail_sale", "equisis_mail_purchase"]
+)
+def test_wheel_builds(tmp_path, addon):
     subprocess.run(
         [
             sys.executable,
@@ -19,16 +24,18 @@ def test_wheel_builds(tmp_path):
             "--no-deps",
             "-w",
             str(tmp_path),
-            str(ROOT / "equisis_mail"),
+            str(ROOT / addon),
         ],
         check=True,
     )
-    wheels = list(tmp_path.glob("odoo_addon_equisis_mail-19.0.1.0.0*.whl"))
+    wheels = list(tmp_path.glob(f"odoo_addon_{addon}-19.0.1.0.0*.whl"))
     assert len(wheels) == 1, list(tmp_path.iterdir())
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = wheel.namelist()
         metadata = next(name for name in names if name.endswith("METADATA"))
         text = wheel.read(metadata).decode()
-    assert "Name: odoo-addon-equisis_mail" in text
+    assert f"Name: odoo-addon-{addon}" in text
     assert "Requires-Dist: odoo==19.0.*" in text
-    assert "odoo/addons/equisis_mail/__manifest__.py" in names
+    assert f"odoo/addons/{addon}/__manifest__.py" in names
+    if addon != "equisis_mail":
+        assert "Requires-Dist: odoo-addon-equisis_mail==19.0.*" in text

@@ -43,6 +43,10 @@ env.cr.commit()
 """
 
 
+# The addon, and its glue addons with the Sales and Purchase apps.
+ADDONS = "equisis_mail,equisis_mail_sale,equisis_mail_purchase"
+
+
 def odoo_command(odoo_bin, cluster, *args, subcommand=None):
     return cluster.odoo_command(
         odoo_bin, DB, DEMO / "data", *args, subcommand=subcommand
@@ -84,7 +88,7 @@ def main():
                     odoo_bin,
                     cluster,
                     "--init",
-                    "equisis_mail",
+                    ADDONS,
                     "--with-demo",
                     "--stop-after-init",
                     "--load-language",
@@ -102,8 +106,11 @@ def main():
                 odoo_command(
                     odoo_bin,
                     cluster,
+                    # The glue addons of a database made before they existed.
+                    "--init",
+                    ADDONS,
                     "--update",
-                    "equisis_mail",
+                    ADDONS,
                     "--stop-after-init",
                     "--log-level",
                     "warn",

@@ -1,6 +1,7 @@
 """Checks that the translations are complete and that the .pot is current.
 
-Usage: ``python tools/i18n_check.py`` (the tools virtualenv has polib).
+Usage: ``python tools/i18n_check.py`` (the tools virtualenv has polib), or
+``python tools/i18n_check.py --compare-pot ADDON EXPORTED.pot``.
 """
 
 import subprocess
@@ -10,9 +11,12 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent.parent
-I18N = ROOT / "equisis_mail" / "i18n"
-POT = I18N / "equisis_mail.pot"
+ADDONS = ("equisis_mail", "equisis_mail_sale", "equisis_mail_purchase")
 LANGS = ("fr", "nl")
+
+
+def pot_of(addon):
+    return ROOT / addon / "i18n" / f"{addon}.pot"
 
 
 def msgids(path):
@@ -38,24 +42,26 @@ def stale_pot(committed, exported):
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--compare-pot":
-        added, removed = stale_pot(POT, sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--compare-pot":
+        addon = sys.argv[2]
+        added, removed = stale_pot(pot_of(addon), sys.argv[3])
         for msgid in added:
-            print(f"equisis_mail.pot is out of date: new term {msgid!r}")
+            print(f"{addon}.pot is out of date: new term {msgid!r}")
         for msgid in removed:
-            print(f"equisis_mail.pot is out of date: gone term {msgid!r}")
+            print(f"{addon}.pot is out of date: gone term {msgid!r}")
         sys.exit(1 if added or removed else 0)
     problems = 0
-    for lang in LANGS:
-        po = I18N / f"{lang}.po"
-        result = subprocess.run(
-            ["msgfmt", "--check", "-o", "/dev/null", str(po)], check=False
-        )
-        if result.returncode:
-            problems += 1
-        for msgid in missing_translations(POT, po):
-            print(f"{lang}.po: not translated: {msgid!r}")
-            problems += 1
+    for addon in ADDONS:
+        for lang in LANGS:
+            po = ROOT / addon / "i18n" / f"{lang}.po"
+            result = subprocess.run(
+                ["msgfmt", "--check", "-o", "/dev/null", str(po)], check=False
+            )
+            if result.returncode:
+                problems += 1
+            for msgid in missing_translations(pot_of(addon), po):
+                print(f"{addon}/{lang}.po: not translated: {msgid!r}")
+                problems += 1
     sys.exit(1 if problems else 0)
 
 

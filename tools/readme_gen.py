@@ -15,7 +15,7 @@ from pathlib import Path
 from docutils.core import publish_string
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ("equisis_mail",)
+ADDONS = ("equisis_mail", "equisis_mail_sale", "equisis_mail_purchase")
 SECTIONS = (
     ("CONFIGURE.md", "Configuration"),
     ("USAGE.md", "Usage"),

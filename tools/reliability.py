@@ -230,12 +230,12 @@ def left_to_do(cluster, move_ids):
         "queued": count(cluster, "SELECT count(*) FROM equisis_mail_queue"),
         "outgoing": count(
             cluster,
-            "SELECT count(*) FROM mail_mail WHERE equisis_move_id IS NOT NULL "
+            "SELECT count(*) FROM mail_mail WHERE equisis_model IS NOT NULL "
             "AND state = 'outgoing'",
         ),
         "not_recorded": count(
             cluster,
-            "SELECT count(*) FROM mail_mail WHERE equisis_move_id IS NOT NULL "
+            "SELECT count(*) FROM mail_mail WHERE equisis_model IS NOT NULL "
             "AND state IN ('sent', 'exception') AND equisis_reported IS NOT TRUE",
         ),
         "not_marked_sent": count(
@@ -314,7 +314,7 @@ def main():
         queued_at_kill = count(cluster, "SELECT count(*) FROM equisis_mail_queue")
         outgoing_at_kill = count(
             cluster,
-            "SELECT count(*) FROM mail_mail WHERE equisis_move_id IS NOT NULL "
+            "SELECT count(*) FROM mail_mail WHERE equisis_model IS NOT NULL "
             "AND state = 'outgoing'",
         )
         say(

@@ -209,7 +209,26 @@ def main():
         browser.wait_for(".modal .o_data_row.text-danger")
         browser.shoot("send-window")
 
-        # 4. Mail To from the contacts list.
+        # 4. Quotations through the same window.
+        orders = call(
+            "sale.order",
+            "search",
+            [("state", "in", ["draft", "sent"]), ("company_id", "=", 1)],
+            limit=4,
+        )
+        action = call("sale.order", "action_equisis_open_send_wizard", orders)
+        browser.goto(
+            f"{URL}/odoo/action-sale.action_quotations_with_onboarding", ".o_list_view"
+        )
+        browser.evaluate(
+            "odoo.__WOWL_DEBUG__.root.env.services.action.doAction("
+            + json.dumps(action)
+            + ")"
+        )
+        browser.wait_for(".modal .o_data_row")
+        browser.shoot("send-window-quotations")
+
+        # 5. Mail To from the contacts list.
         partners = call(
             "res.partner",
             "search",

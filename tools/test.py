@@ -21,6 +21,8 @@ import harness
 
 ROOT = harness.ROOT
 ADDON = "equisis_mail"
+# The addon and its glue addons (installed with Sales and Purchase).
+ADDONS = ("equisis_mail", "equisis_mail_sale", "equisis_mail_purchase")
 TOOLS_VENV = ROOT / ".venv"
 TOOL_PACKAGES = {
     "pytest": "pytest",
@@ -32,7 +34,7 @@ TOOL_PACKAGES = {
 }
 # Log lines the suite provokes on purpose. Keep this list short and precise.
 EXPECTED_LOG = [
-    re.compile(r"odoo\.addons\.equisis_mail\.tests\..* EXPECTED"),
+    re.compile(r"odoo\.addons\.equisis_mail\w*\.tests\..* EXPECTED"),
 ]
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ "
@@ -40,7 +42,7 @@ LOG_LINE = re.compile(
 )
 RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 STARTING_LINE = re.compile(
-    r"odoo\.addons\.equisis_mail\.tests\.\w+: Starting (\w+)\.(\w+)"
+    r"odoo\.addons\.equisis_mail\w*\.tests\.\w+: Starting (\w+)\.(\w+)"
 )
 
 
@@ -75,7 +77,7 @@ def run_lint(python):
             "pylint",
             "--rcfile",
             str(ROOT / ".pylintrc"),
-            ADDON,
+            *ADDONS,
         ],
     }
     passed = failed = 0
@@ -141,8 +143,8 @@ def analyse_odoo_log(log_path):
     return total, failures, unexpected
 
 
-def export_pot(odoo_bin, cluster, workdir):
-    """Export the addon's terms with the host's own exporter."""
+def export_pot(odoo_bin, cluster, workdir, addon):
+    """Export an addon's terms with the host's own exporter."""
     config = workdir / "odoo.conf"
     config.write_text(
         "[options]\n"
@@ -150,7 +152,7 @@ def export_pot(odoo_bin, cluster, workdir):
         f"db_user = {harness.PG_ROLE}\ndb_password = x\n"
         f"addons_path = {ROOT}\ndata_dir = {workdir / 'data'}\n"
     )
-    output = workdir / "exported.pot"
+    output = workdir / f"{addon}.pot"
     subprocess.run(
         [
             odoo_bin,
@@ -160,7 +162,7 @@ def export_pot(odoo_bin, cluster, workdir):
             str(config),
             "-d",
             "equisis_test",
-            ADDON,
+            addon,
             "-o",
             str(output),
         ],
@@ -195,10 +197,10 @@ def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
             "--http-port",
             str(http_port),
             "--init",
-            ADDON,
+            ",".join(ADDONS),
             "--test-enable",
             "--test-tags",
-            test_tags or f"/{ADDON}",
+            test_tags or ",".join(f"/{addon}" for addon in ADDONS),
             "--stop-after-init",
             "--no-database-list",
             "--max-cron-threads",
@@ -215,23 +217,25 @@ def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
         total, failures, unexpected = analyse_odoo_log(log_path)
         pot_stale = False
         if tools_py and not test_tags:
-            exported = export_pot(odoo_bin, cluster, workdir)
-            pot_stale = bool(
-                subprocess.run(
-                    [
-                        tools_py,
-                        str(ROOT / "tools" / "i18n_check.py"),
-                        "--compare-pot",
-                        str(exported),
-                    ],
-                    check=False,
-                ).returncode
-            )
-            if pot_stale:
-                harness.say(
-                    f"refresh the .pot: cp {exported} "
-                    "equisis_mail/i18n/equisis_mail.pot"
+            for addon in ADDONS:
+                exported = export_pot(odoo_bin, cluster, workdir, addon)
+                stale = bool(
+                    subprocess.run(
+                        [
+                            tools_py,
+                            str(ROOT / "tools" / "i18n_check.py"),
+                            "--compare-pot",
+                            addon,
+                            str(exported),
+                        ],
+                        check=False,
+                    ).returncode
                 )
+                if stale:
+                    harness.say(
+                        f"refresh the .pot: cp {exported} {addon}/i18n/{addon}.pot"
+                    )
+                pot_stale = pot_stale or stale
     finally:
         cluster.stop()
     for line in unexpected[:40]:

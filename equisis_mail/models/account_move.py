@@ -1,9 +1,6 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from markupsafe import Markup, escape
-
-from odoo import Command, fields, models
-from odoo.exceptions import UserError
+from odoo import models
 
 
 class AccountMove(models.Model):
@@ -11,172 +8,61 @@ class AccountMove(models.Model):
     carry, the files (through the host's invoice document pipeline), and the
     "sent" flag."""
 
-    _inherit = "account.move"
+    _name = "account.move"
+    _inherit = ["account.move", "equisis.mail.document"]
 
-    equisis_mail_state = fields.Selection(
-        selection=[
-            ("queued", "Queued"),
-            ("sent", "Sent"),
-            ("partial", "Sent, Some Recipients Refused"),
-            ("failed", "Failed"),
-        ],
-        string="E-mail Status",
-        compute="_compute_equisis_mail_state",
-        search="_search_equisis_mail_state",
-        compute_sudo=True,
-    )
-    equisis_mail_failure = fields.Char(
-        string="E-mail Failure",
-        compute="_compute_equisis_mail_state",
-        compute_sudo=True,
-    )
+    def _equisis_letter_target(self):
+        return self.move_type
 
-    def _compute_equisis_mail_state(self):
-        queued = set(
-            self.env["equisis.mail.queue"]
-            .search([("res_model", "=", self._name), ("res_id", "in", self.ids)])
-            .mapped("res_id")
-        )
-        mails = self.env["mail.mail"].search(
-            [("equisis_move_id", "in", self.ids)], order="id desc"
-        )
-        last_by_move = {}
-        for mail in mails:
-            last_by_move.setdefault(mail.equisis_move_id.id, mail)
-        for move in self:
-            mail = last_by_move.get(move.id)
-            move.equisis_mail_failure = False
-            if move.id in queued or (mail and mail.state == "outgoing"):
-                move.equisis_mail_state = "queued"
-            elif not mail:
-                move.equisis_mail_state = False
-            elif mail.state == "exception":
-                move.equisis_mail_state = "failed"
-                move.equisis_mail_failure = mail.failure_reason or self.env._(
-                    "The mail server refused the mail."
-                )
-            elif mail.equisis_refused:
-                move.equisis_mail_state = "partial"
-                move.equisis_mail_failure = mail.equisis_refused
-            else:
-                move.equisis_mail_state = "sent"
+    def _equisis_default_report(self):
+        return self.env.ref("account.account_invoices")
 
-    def _search_equisis_mail_state(self, operator, value):
-        """Documents by the state of their latest mail of this addon (the
-        invoice list's "E-mail failed" filter)."""
-        if operator not in ("=", "!=", "in", "not in"):
-            raise UserError(
-                self.env._("This search on the e-mail status is not supported.")
+    def _equisis_is_sent(self):
+        return self.is_move_sent
+
+    def _equisis_document_problem(self):
+        if self.state != "posted":
+            return self.env._(
+                "The document %(name)s is not posted.", name=self.display_name
             )
-        wanted = {value} if operator in ("=", "!=") else set(value or ())
-        mailed = self._equisis_mailed_ids()
-        matching = [
-            move.id
-            for move in self.browse(mailed).sudo()
-            if move.equisis_mail_state in wanted
-        ]
-        domain = [("id", "in", matching)]
-        if False in wanted:
-            domain = ["|", ("id", "in", matching), ("id", "not in", mailed)]
-        if operator in ("!=", "not in"):
-            return ["!", *domain]
-        return domain
+        return False
 
-    def _equisis_mailed_ids(self):
-        """The documents that have a mail of this addon, queued or not."""
-        mailed = (
-            self.env["mail.mail"]
-            .sudo()
-            ._read_group([("equisis_move_id", "!=", False)], ["equisis_move_id"])
-        )
-        queued = (
-            self.env["equisis.mail.queue"]
-            .sudo()
-            .search([("res_model", "=", self._name)])
-        )
-        return list({move.id for (move,) in mailed} | set(queued.mapped("res_id")))
+    def _equisis_recipients(self):
+        """The partner's own address(es), then those of its invoice contacts."""
+        by_partner = self.partner_id._equisis_invoice_recipients()
+        return {move.id: by_partner.get(move.partner_id.id, []) for move in self}
 
-    def action_equisis_open_send_wizard(self):
-        """Open the send window on these documents (the list's Action menu)."""
-        if not self:
-            raise UserError(self.env._("Select the documents to send first."))
-        wizard = self.env["equisis.mail.send"].create(
-            {"move_ids": [Command.set(self.ids)]}
+    def _equisis_sending_notes(self):
+        methods = dict(
+            self.env["res.partner"].fields_get(
+                ["invoice_sending_method"], ["selection"]
+            )["invoice_sending_method"]["selection"]
         )
-        return wizard._reopen()
+        notes = {}
+        for move in self:
+            partner = move.commercial_partner_id.with_company(move.company_id)
+            method = partner.invoice_sending_method
+            if method and method != "email":
+                notes[move.id] = self.env._(
+                    "%(partner)s prefers to receive documents by %(method)s.",
+                    partner=partner.display_name,
+                    method=methods.get(method, method),
+                )
+        return notes
 
-    def action_equisis_retry_mail(self):
-        """Send again the failed mails of these documents (the Action menu)."""
-        mails = self.env["equisis.mail.service"]._retry(self)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "info",
-                "message": self.env._(
-                    "%(count)s e-mail(s) will be sent again.", count=len(mails)
-                ),
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+    def _equisis_known_pdf_size(self):
+        return self.invoice_pdf_report_id.sudo().file_size or 0
 
-    # ------------------------------------------------------------
-    # Layer of the sending service
-    # ------------------------------------------------------------
-
-    def _equisis_print_reports(self):
-        """The reports a mail of this document may carry: its print forms'
-        and the host's invoice report."""
-        letters = self.env["equisis.letter"].search(
-            [
-                ("letter_type", "=", "print_form"),
-                ("target", "in", list(set(self.mapped("move_type")))),
-            ]
-        )
-        return (letters.report_id | self.env.ref("account.account_invoices")).filtered(
-            lambda report: report.model == self._name
-        )
+    def _equisis_report_filename(self, report):
+        return self._get_invoice_report_filename(report=report)
 
     def _equisis_mail_files(self, report_by_id):
         """The files of each invoice's mail, made by the host's invoice
-        document pipeline (see ``account.move.send``).
-
-        :param report_by_id: {move id: the print form's ir.actions.report}
-        :return: ({move id: ir.attachment}, {move id: why not made})
-        """
+        document pipeline (see ``account.move.send``)."""
         return self.env["account.move.send"]._equisis_mail_documents(self, report_by_id)
 
     def _equisis_mark_sent(self, mails):
-        """Called once the SMTP server accepted the mails of these documents.
-
-        Only the flag changes: the invoice's lines need no synchronisation,
-        which would cost a tenth of a second per document.
-        """
+        """Only the flag changes: the invoice's lines need no synchronisation,
+        which would cost a tenth of a second per document."""
         self.with_context(skip_invoice_sync=True).is_move_sent = True
-        for mail in mails.filtered("equisis_refused"):
-            mail.equisis_move_id._message_log(
-                body=Markup("<p>%s</p><pre>%s</pre>")
-                % (
-                    self.env._(
-                        "The mail server accepted the e-mail but refused these "
-                        "recipients:"
-                    ),
-                    mail.equisis_refused,
-                ),
-            )
-        self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
-
-    def _equisis_mark_failed(self, mails):
-        for mail in mails:
-            mail.equisis_move_id._message_log(
-                body=Markup("<p>%s</p><p>%s</p>")
-                % (
-                    self.env._(
-                        "The e-mail to %(recipients)s could not be sent. "
-                        "Use “Retry e-mail” on the document once the cause is fixed.",
-                        recipients=mail.email_to,
-                    ),
-                    escape(mail.failure_reason or ""),
-                ),
-            )
-        self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
+        return super()._equisis_mark_sent(mails)

@@ -66,22 +66,9 @@ class AccountMoveSend(models.AbstractModel):
                 files[move.id] -= move.invoice_pdf_report_id
                 for_mail_only.append((move, report))
         for move, report in for_mail_only:
-            content, _report_type = (
-                self.env["ir.actions.report"]
-                .with_company(move.company_id)
-                ._render_qweb_pdf(report.report_name, move.ids)
-            )
-            files[move.id] = files.get(move.id, self.env["ir.attachment"]) | self.env[
-                "ir.attachment"
-            ].create(
-                {
-                    "name": move._get_invoice_report_filename(report=report),
-                    "raw": content,
-                    "mimetype": "application/pdf",
-                    "res_model": False,
-                    "res_id": False,
-                }
-            )
+            files[move.id] = files.get(
+                move.id, self.env["ir.attachment"]
+            ) | move.with_env(self.env)._equisis_render_mail_pdf(report)
         return files, errors
 
     @api.model

@@ -25,14 +25,21 @@ class EquisisLetter(models.Model):
     _name = "equisis.letter"
     _description = "Letter"
     _inherit = ["mail.render.mixin"]
-    _order = "letter_type, target, sequence, code"
+    # Among letters that fit a document equally, the lowest priority wins,
+    # then the oldest: a new letter never replaces another one silently.
+    _order = "letter_type, target, sequence, id"
     _rec_names_search = ["code", "name"]
     _unrestricted_rendering = True
 
     # The mixin's dynamic language is not used: a letter has one language.
     lang = fields.Char(string="Rendering Language")
     active = fields.Boolean(default=True)
-    sequence = fields.Integer(default=10)
+    sequence = fields.Integer(
+        string="Priority",
+        default=10,
+        help="When several letters fit the same kind of document and language, "
+        "the one with the lowest number is chosen; on a tie, the oldest.",
+    )
     code = fields.Char(required=True, index=True)
     name = fields.Char(
         string="Label",
@@ -71,7 +78,7 @@ class EquisisLetter(models.Model):
     )
     report_id = fields.Many2one(
         comodel_name="ir.actions.report",
-        domain=[("model", "=", "account.move"), ("report_type", "=", "qweb-pdf")],
+        domain="[('model', '=', render_model), ('report_type', '=', 'qweb-pdf')]",
         help="The PDF report this print form attaches to the mail.",
     )
     company_id = fields.Many2one(
@@ -97,25 +104,41 @@ class EquisisLetter(models.Model):
     def _compute_display_name(self):
         """Code and language: the label may hold placeholders."""
         for letter in self:
-            if letter.letter_type == "accompaniment" and letter.lang_id:
+            if not letter.code:
+                # A new letter: the host then says "New".
+                letter.display_name = False
+            elif letter.letter_type == "accompaniment" and letter.lang_id:
                 letter.display_name = f"{letter.code} ({letter.lang_id.name})"
             else:
                 letter.display_name = f"{letter.code} – {letter.name}"
 
     @api.depends("target")
     def _compute_render_model(self):
-        self.render_model = "account.move"
+        models_by_target = self._target_models()
+        for letter in self:
+            letter.render_model = models_by_target.get(letter.target, "account.move")
+
+    @api.model
+    def _target_models(self):
+        """The model of the documents of each target; glue addons add theirs."""
+        return dict.fromkeys(
+            ("out_invoice", "out_refund", "in_invoice", "in_refund"), "account.move"
+        )
 
     @api.depends("preview_move_id", "name", "body_html", "lang_id")
     def _compute_preview(self):
         for letter in self:
             move = letter.preview_move_id
-            if not move or letter.letter_type != "accompaniment":
+            if (
+                not move
+                or letter.letter_type != "accompaniment"
+                or letter.render_model != "account.move"
+            ):
                 letter.preview_subject = False
                 letter.preview_body = False
                 continue
             try:
-                rendered = letter._render_for_moves(move._origin)[move._origin.id]
+                rendered = letter._render_for_documents(move._origin)[move._origin.id]
             except Exception as error:  # noqa: BLE001 - shown to the user as is
                 letter.preview_subject = False
                 letter.preview_body = Markup("<p>%s</p>") % self.env._(
@@ -129,12 +152,16 @@ class EquisisLetter(models.Model):
     def _check_letter_content(self):
         for letter in self:
             if letter.letter_type == "print_form":
-                if not letter.report_id or letter.report_id.model != "account.move":
+                if (
+                    not letter.report_id
+                    or letter.report_id.model != letter.render_model
+                ):
                     raise ValidationError(
                         self.env._(
-                            "The print form %(code)s needs a PDF report of journal "
-                            "entries (invoices).",
+                            "The print form %(code)s needs a PDF report of the "
+                            "documents of its target (%(model)s).",
                             code=letter.code,
+                            model=self.env["ir.model"]._get(letter.render_model).name,
                         )
                     )
             elif is_html_empty(letter.body_html):
@@ -158,25 +185,61 @@ class EquisisLetter(models.Model):
                     )
                 )
 
-    def _render_for_moves(self, moves, parts=("subject", "body")):
+    @api.constrains("name", "body_html", "target", "lang_id", "letter_type")
+    def _check_renders_on_a_sample(self):
+        """Refuse a label or text that does not render on a document of its
+        target, in plain words, rather than turn every line red at sending."""
+        for letter in self.filtered(lambda l: l.letter_type == "accompaniment"):
+            sample = self.env[letter.render_model].search(
+                letter._sample_domain(), order="id desc", limit=1
+            )
+            if not sample:
+                continue
+            try:
+                letter._render_for_documents(sample)
+            except Exception as error:
+                cause = error
+                # The innermost error says what is wrong (an unknown field...).
+                while cause.__cause__ or cause.__context__:
+                    cause = cause.__cause__ or cause.__context__
+                raise ValidationError(
+                    self.env._(
+                        "The letter %(code)s cannot be written for %(document)s: "
+                        "%(reason)s. Check its placeholders.",
+                        code=letter.code,
+                        document=sample.display_name,
+                        reason=str(cause).strip().splitlines()[0]
+                        if str(cause).strip()
+                        else type(cause).__name__,
+                    )
+                ) from error
+
+    def _sample_domain(self):
+        """The documents this letter is for, to try it on one of them."""
+        self.ensure_one()
+        if self.render_model == "account.move":
+            return [("move_type", "=", self.target)]
+        return []
+
+    def _render_for_documents(self, documents, parts=("subject", "body")):
         """Render subject and/or body of this accompaniment for each document.
 
-        :return: {move id: {"subject": str, "body": str}} with the parts asked
+        :return: {document id: {"subject": str, "body": str}} with the parts asked
         """
         self.ensure_one()
         lang = self.lang_id.code if self.lang_id.active else False
         options = {"set_lang": lang} if lang else {}
-        rendered = {move_id: {} for move_id in moves.ids}
+        rendered = {res_id: {} for res_id in documents.ids}
         if "subject" in parts:
-            for move_id, subject in self._render_field(
-                "name", moves.ids, **options
+            for res_id, subject in self._render_field(
+                "name", documents.ids, **options
             ).items():
-                rendered[move_id]["subject"] = " ".join((subject or "").split())
+                rendered[res_id]["subject"] = " ".join((subject or "").split())
         if "body" in parts:
-            for move_id, body in self._render_field(
-                "body_html", moves.ids, **options
+            for res_id, body in self._render_field(
+                "body_html", documents.ids, **options
             ).items():
-                rendered[move_id]["body"] = body
+                rendered[res_id]["body"] = body
         return rendered
 
     @api.model
@@ -187,7 +250,7 @@ class EquisisLetter(models.Model):
         ]
 
     @api.model
-    def _choose_accompaniments(self, moves):
+    def _choose_accompaniments(self, documents):
         """Choose the accompanying letter of each document.
 
         The letter of the document's target in the partner's language; else
@@ -198,19 +261,20 @@ class EquisisLetter(models.Model):
         """
         result = {}
         letters_by_key = {}
-        for company in moves.company_id:
+        for company in documents.company_id:
             letters = self.search(self._letter_domain("accompaniment", company))
             for letter in letters:
                 letters_by_key.setdefault((company.id, letter.target), self.browse())
                 letters_by_key[(company.id, letter.target)] |= letter
-        for move in moves:
+        for document in documents:
             candidates = letters_by_key.get(
-                (move.company_id.id, move.move_type), self.browse()
+                (document.company_id.id, document._equisis_letter_target()),
+                self.browse(),
             )
-            result[move.id] = self._pick_by_language(
+            result[document.id] = self._pick_by_language(
                 candidates,
-                (move.partner_id.lang or "").strip(),
-                move.company_id.partner_id.lang,
+                (document._equisis_partner().lang or "").strip(),
+                document.company_id.partner_id.lang,
             )
         return result
 
@@ -252,20 +316,23 @@ class EquisisLetter(models.Model):
         return candidates[:1]
 
     @api.model
-    def _choose_print_form(self, moves):
-        """The print-form letter for each document target, falling back on the
-        host's invoice report when no letter exists.
+    def _choose_print_forms(self, documents):
+        """The print form of each document: among the print forms of its
+        target, the one that prints the host's report for it (an RFQ and a
+        purchase order differ), else the first one.
 
-        :return: {move type: letter (possibly empty)}
+        :return: {document id: letter (possibly empty)}
         """
-        letters = self.search(self._letter_domain("print_form", moves.company_id[:1]))
-        return {
-            move_type: letters.filtered(
-                lambda letter, mt=move_type: letter.target == mt
+        letters = self.search(
+            self._letter_domain("print_form", documents.company_id[:1])
+        )
+        result = {}
+        for document in documents:
+            target = document._equisis_letter_target()
+            candidates = letters.filtered(lambda letter, t=target: letter.target == t)
+            default = document._equisis_default_report()
+            result[document.id] = (
+                candidates.filtered(lambda letter, r=default: letter.report_id == r)
+                or candidates
             )[:1]
-            for move_type in set(moves.mapped("move_type"))
-        }
-
-    def _get_report(self):
-        """The report of a print form, or the host's invoice report."""
-        return self.report_id or self.env.ref("account.account_invoices")
+        return result

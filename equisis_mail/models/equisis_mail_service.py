@@ -52,6 +52,7 @@ class EquisisMailService(models.AbstractModel):
             left to the background run, "errors": {record: reason not sent}}
         """
         records = list(values_by_record)
+        self._check_document_models(records)
         self._claim(records)
         busy = [
             document
@@ -82,21 +83,26 @@ class EquisisMailService(models.AbstractModel):
         """Send again the failed mails of these documents, and only those:
         not a document sent or queued again since its mail failed, and only
         the current user's own mails, which leave as they were written."""
+        self._check_document_models(records)
         self._claim(records)
         failed = records.filtered(
             lambda record: (
-                record.equisis_mail_state == "failed" and not record.is_move_sent
+                record.equisis_mail_state == "failed" and not record._equisis_is_sent()
             )
         )
         mails = (
             self.env["mail.mail"]
             .sudo()
             .search(
-                [("equisis_move_id", "in", failed.ids), ("state", "=", "exception")],
+                [
+                    ("equisis_model", "=", records._name),
+                    ("equisis_res_id", "in", failed.ids),
+                    ("state", "=", "exception"),
+                ],
                 order="id",
             )
         )
-        latest = {mail.equisis_move_id: mail for mail in mails}
+        latest = {mail.equisis_res_id: mail for mail in mails}
         others = [
             mail
             for mail in latest.values()
@@ -108,7 +114,7 @@ class EquisisMailService(models.AbstractModel):
                     "Only the sender can send a failed e-mail again: %(details)s. "
                     "Send the document anew from the send window instead.",
                     details=", ".join(
-                        f"{mail.equisis_move_id.display_name} "
+                        f"{mail._equisis_document().display_name} "
                         f"({mail.mail_message_id.create_uid.name})"
                         for mail in others
                     ),
@@ -124,6 +130,20 @@ class EquisisMailService(models.AbstractModel):
     # ------------------------------------------------------------
     # Checks, as the user who asks
     # ------------------------------------------------------------
+
+    @api.model
+    def _check_document_models(self, records):
+        """Refuse records of a model that does not take part (a send line
+        names its document by model and id, which a user can write)."""
+        models_ = self.env["equisis.mail.document"]._equisis_document_models()
+        for record in records:
+            if record._name not in models_:
+                raise AccessError(
+                    self.env._(
+                        "Documents of the kind %(model)s cannot be sent here.",
+                        model=record._name,
+                    )
+                )
 
     @api.model
     def _claim(self, records):
@@ -173,26 +193,26 @@ class EquisisMailService(models.AbstractModel):
                 [("res_model", "=", documents._name), ("res_id", "in", documents.ids)]
             )
         )
-        waiting = documents.browse(queued.mapped("res_id"))
-        if documents._name == "account.move":
-            waiting |= (
-                self.env["mail.mail"]
-                .sudo()
-                .search(
-                    [
-                        ("equisis_move_id", "in", documents.ids),
-                        "|",
-                        ("state", "=", "outgoing"),
-                        # Delivered, or refused, and not recorded on the
-                        # document yet: sending it now could mail it twice.
-                        "&",
-                        ("equisis_reported", "=", False),
-                        ("state", "in", ("sent", "exception")),
-                    ]
-                )
-                .equisis_move_id.with_env(documents.env)
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "=", documents._name),
+                    ("equisis_res_id", "in", documents.ids),
+                    "|",
+                    ("state", "=", "outgoing"),
+                    # Delivered, or refused, and not recorded on the
+                    # document yet: sending it now could mail it twice.
+                    "&",
+                    ("equisis_reported", "=", False),
+                    ("state", "in", ("sent", "exception")),
+                ]
             )
-        return waiting
+        )
+        return documents.browse(
+            set(queued.mapped("res_id")) | set(mails.mapped("equisis_res_id"))
+        )
 
     @api.model
     def _check_request(self, values_by_record):
@@ -207,7 +227,7 @@ class EquisisMailService(models.AbstractModel):
         reports_by_kind = {}
         for record, values in values_by_record.items():
             record = record.with_env(self.env)
-            kind = (record._name, "move_type" in record._fields and record.move_type)
+            kind = (record._name, record._equisis_letter_target())
             if kind not in reports_by_kind:
                 reports_by_kind[kind] = record._equisis_print_reports()
             annexes = Attachment.browse(values.get("attachment_ids") or [])
@@ -312,9 +332,8 @@ class EquisisMailService(models.AbstractModel):
                     "email_to": ", ".join(recipients),
                     "email_from": user.email_formatted,
                     "mail_server_id": server.id or False,
-                    "equisis_move_id": record.id
-                    if record._name == "account.move"
-                    else False,
+                    "equisis_model": record._name,
+                    "equisis_res_id": record.id,
                     "equisis_bcc": user.email_normalized
                     if values.get("bcc")
                     else False,
@@ -372,7 +391,7 @@ class EquisisMailService(models.AbstractModel):
             .sudo()
             .search(
                 [
-                    ("equisis_move_id", "!=", False),
+                    ("equisis_model", "!=", False),
                     ("state", "=", "outgoing"),
                     "|",
                     ("scheduled_date", "=", False),
@@ -438,9 +457,9 @@ class EquisisMailService(models.AbstractModel):
         sent_by_author = defaultdict(list)
         for mail in to_deliver:
             if mail.state == "sent":
-                sent_by_author[mail.author_id.id].append(mail.equisis_move_id)
+                sent_by_author[mail.author_id.id].append(mail._equisis_document())
             elif mail.state == "exception":
-                failed_by_author[mail.author_id.id].append(mail.equisis_move_id)
+                failed_by_author[mail.author_id.id].append(mail._equisis_document())
         self._notify_authors(sent_by_author, is_success=True)
         self._notify_authors(failed_by_author, is_success=False)
 
@@ -453,13 +472,13 @@ class EquisisMailService(models.AbstractModel):
         Mail = self.env["mail.mail"].sudo()
         Mail.search(
             [
-                ("equisis_move_id", "!=", False),
+                ("equisis_model", "!=", False),
                 ("equisis_reported", "=", False),
                 ("state", "in", ("sent", "exception")),
             ]
         )._equisis_report()
         if Mail.search_count(
-            [("equisis_move_id", "!=", False), ("state", "=", "outgoing")], limit=1
+            [("equisis_model", "!=", False), ("state", "=", "outgoing")], limit=1
         ):
             self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger(
                 fields.Datetime.add(fields.Datetime.now(), minutes=2)
@@ -479,7 +498,7 @@ class EquisisMailService(models.AbstractModel):
     def _notify_authors(self, records_by_partner, is_success):
         """The host's own notice of sent and failed invoices."""
         moves_by_partner = {
-            partner_id: [r.id for r in records if r._name == "account.move"]
+            partner_id: [r.id for r in records if r and r._name == "account.move"]
             for partner_id, records in records_by_partner.items()
         }
         moves_by_partner = {k: v for k, v in moves_by_partner.items() if v}

@@ -19,14 +19,18 @@ _logger = logging.getLogger(__name__)
 class MailMail(models.Model):
     _inherit = "mail.mail"
 
-    equisis_move_id = fields.Many2one(
-        comodel_name="account.move",
-        string="Sent Document",
+    equisis_model = fields.Char(
+        string="Sent Document Model",
         index="btree_not_null",
-        ondelete="set null",
         readonly=True,
-        help="The document this mail carries: it is marked sent once the "
-        "SMTP server accepts the mail.",
+        help="The model of the document this mail carries: the document is "
+        "marked sent once the SMTP server accepts the mail.",
+    )
+    equisis_res_id = fields.Many2oneReference(
+        string="Sent Document",
+        model_field="equisis_model",
+        index="btree_not_null",
+        readonly=True,
     )
     equisis_bcc = fields.Char(
         string="Envelope BCC",
@@ -65,7 +69,7 @@ class MailMail(models.Model):
 
     def mark_outgoing(self):
         """A mail sent again has a new outcome to record."""
-        self.filtered("equisis_move_id").write(
+        self.filtered("equisis_model").write(
             {"equisis_reported": False, "equisis_refused": False}
         )
         return super().mark_outgoing()
@@ -203,7 +207,7 @@ class MailMail(models.Model):
         leaves the mail as it is; the background run records it later."""
         done = self.filtered(
             lambda mail: (
-                mail.equisis_move_id
+                mail.equisis_model
                 and not mail.equisis_reported
                 and mail.state in ("sent", "exception")
             )
@@ -212,12 +216,17 @@ class MailMail(models.Model):
             return
         try:
             with self.env.cr.savepoint():
-                sent = done.filtered(lambda mail: mail.state == "sent")
-                if sent:
-                    sent.equisis_move_id.sudo()._equisis_mark_sent(sent)
-                failed = done - sent
-                if failed:
-                    failed.equisis_move_id.sudo()._equisis_mark_failed(failed)
+                for documents, mails in done._equisis_by_document_model():
+                    sent = mails.filtered(lambda mail: mail.state == "sent")
+                    if sent:
+                        documents.browse(
+                            sent.mapped("equisis_res_id")
+                        ).exists()._equisis_mark_sent(sent)
+                    failed = mails - sent
+                    if failed:
+                        documents.browse(
+                            failed.mapped("equisis_res_id")
+                        ).exists()._equisis_mark_failed(failed)
                 done.equisis_reported = True
         except (psycopg2.Error, UserError, ValidationError) as error:
             _logger.warning(
@@ -226,3 +235,20 @@ class MailMail(models.Model):
             self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger(
                 fields.Datetime.add(fields.Datetime.now(), minutes=1)
             )
+
+    def _equisis_document(self):
+        """The document this mail of the addon carries (empty if deleted)."""
+        self.ensure_one()
+        if not self.equisis_model:
+            return None
+        return self.env[self.equisis_model].browse(self.equisis_res_id).exists()
+
+    def _equisis_by_document_model(self):
+        """These mails by the model of their documents, with an empty
+        recordset of that model in superuser mode (recording an outcome is
+        not the sender's to allow)."""
+        by_model = {}
+        for mail in self.filtered("equisis_model"):
+            by_model.setdefault(mail.equisis_model, self.browse())
+            by_model[mail.equisis_model] |= mail
+        return [(self.env[model].sudo(), mails) for model, mails in by_model.items()]

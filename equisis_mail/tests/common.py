@@ -247,6 +247,23 @@ def real_delivery(env):
         yield
 
 
+@contextlib.contextmanager
+def user_smtp_on_loopback(case, user):
+    """For a tour: the user's own server is a fixture on loopback, and mails
+    really leave to it, so the window shows the server's real answers."""
+    smtp = SmtpFixture().start()
+    case.addCleanup(smtp.stop)
+    user.write(
+        {
+            "smtp_host": smtp.host,
+            "smtp_port": smtp.port,
+            "smtp_encryption": "none",
+        }
+    )
+    with real_delivery(case.env):
+        yield smtp
+
+
 class EquisisMailCase(common.TransactionCase):
     """Sets up a running SMTP fixture for the class and a helper to send."""
 

@@ -56,7 +56,9 @@ class TestSentMeanwhile(EquisisSendCase):
         self.assertIn("was sent from elsewhere", line.problem)
         self.send(second)
         self.assertEqual(len(self.smtp.received), 2)
-        mails = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        mails = self.env["mail.mail"].search(
+            [("equisis_model", "=", "account.move"), ("equisis_res_id", "=", move.id)]
+        )
         self.assertEqual(len(mails), 1)
         self.assertTrue(other.is_move_sent)
         # The red line stays in the window, with its reason.
@@ -95,7 +97,9 @@ class TestSentMeanwhile(EquisisSendCase):
         self.open_wizard(move, user=self.colleague).action_send()
         with self.assertRaisesRegex(UserError, "no failed e-mail"):
             move.with_user(self.sender).action_equisis_retry_mail()
-        mails = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        mails = self.env["mail.mail"].search(
+            [("equisis_model", "=", "account.move"), ("equisis_res_id", "=", move.id)]
+        )
         self.assertEqual(sorted(mails.mapped("state")), ["exception", "outgoing"])
 
 
@@ -251,7 +255,12 @@ class TestSendingAtTheSameInstant(BaseCase):
     def _mails(self, move_id):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            mails = env["mail.mail"].search([("equisis_move_id", "=", move_id)])
+            mails = env["mail.mail"].search(
+                [
+                    ("equisis_model", "=", "account.move"),
+                    ("equisis_res_id", "=", move_id),
+                ]
+            )
             return mails.mapped("state"), env["account.move"].browse(
                 move_id
             ).is_move_sent

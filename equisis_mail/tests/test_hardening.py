@@ -93,9 +93,12 @@ class TestSmtpFaults(EquisisSendCase):
         self.send(self.open_wizard(moves))
         self.assertEqual(self._received_moves(moves), moves[0])
         mails = {
-            mail.equisis_move_id: mail
+            mail._equisis_document(): mail
             for mail in self.env["mail.mail"].search(
-                [("equisis_move_id", "in", moves.ids)]
+                [
+                    ("equisis_model", "=", "account.move"),
+                    ("equisis_res_id", "in", moves.ids),
+                ]
             )
         }
         self.assertEqual(mails[moves[0]].state, "sent")
@@ -124,7 +127,9 @@ class TestSmtpFaults(EquisisSendCase):
         ):
             self.send(self.open_wizard(move))
         self.assertEqual(len(self.smtp.received), 1)
-        mail = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        mail = self.env["mail.mail"].search(
+            [("equisis_model", "=", "account.move"), ("equisis_res_id", "=", move.id)]
+        )
         self.assertEqual(mail.state, "sent")
         self.assertFalse(mail.equisis_reported)
         self.assertFalse(move.is_move_sent)
@@ -147,8 +152,16 @@ class TestSmtpFaults(EquisisSendCase):
         moves = self._batch()
         port = self.sender.smtp_port
         self.sender.smtp_port = 1
-        self.send(self.open_wizard(moves))
+        wizard = self.open_wizard(moves)
+        action = self.send(wizard)
         self.assertFalse(self.default_smtp.received)
+        # The window shows again with the server's answer, never a success.
+        self.assertEqual(action["res_id"], wizard.id)
+        self.assertEqual(wizard.result_state, "failed")
+        self.assertIn(f"0 mail(s) sent. {len(moves)} failed.", wizard.result_message)
+        for move in moves:
+            self.assertIn(move.name, wizard.result_failures)
+        self.assertIn("Connection refused", wizard.result_failures)
         self._assert_all_failed_then_retried(moves, port)
 
     @mute_logger(MAIL_LOGGER)
@@ -191,7 +204,9 @@ class TestSmtpFaults(EquisisSendCase):
         self.assertTrue(move.is_move_sent)
         self.assertEqual(move.equisis_mail_state, "partial")
         self.assertIn("gone@example.com: 550", move.equisis_mail_failure)
-        mail = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        mail = self.env["mail.mail"].search(
+            [("equisis_model", "=", "account.move"), ("equisis_res_id", "=", move.id)]
+        )
         self.assertEqual(mail.state, "sent")
         self.assertIn("gone@example.com", mail.equisis_refused)
         note = move.message_ids.filtered(lambda m: "refused these" in (m.body or ""))
@@ -366,6 +381,11 @@ class TestScale(EquisisSendCase):
         self.assertEqual(len(self.smtp.received), 1000)
         self.assertEqual(self.smtp.state.connections, 1)
         self.assertTrue(all(moves.mapped("is_move_sent")))
-        mails = self.env["mail.mail"].search([("equisis_move_id", "in", moves.ids)])
+        mails = self.env["mail.mail"].search(
+            [
+                ("equisis_model", "=", "account.move"),
+                ("equisis_res_id", "in", moves.ids),
+            ]
+        )
         self.assertEqual(len(mails), 1000)
         self.assertEqual(set(mails.mapped("state")), {"sent"})

@@ -64,7 +64,7 @@ class TestInstall(TransactionCase):
         )
         codes = Letter.search([]).mapped("code")
         self.assertEqual(len(codes), len(set(codes)))
-        # Each print form attaches a PDF report of invoices.
+        # Each print form attaches a PDF report of its target's documents.
         for letter in print_forms:
-            self.assertEqual(letter.report_id.model, "account.move")
+            self.assertEqual(letter.report_id.model, letter.render_model)
             self.assertEqual(letter.report_id.report_type, "qweb-pdf")

@@ -127,7 +127,7 @@ class TestLetters(EquisisSendCase):
         move = self.make_invoice(partner, amount=1234.56)
         letter = self.Letter._choose_accompaniments(move)[move.id]
         self.assertEqual(letter.lang_id.code, "fr_FR")
-        rendered = letter.with_user(self.sender)._render_for_moves(move)[move.id]
+        rendered = letter.with_user(self.sender)._render_for_documents(move)[move.id]
         self.assertIn(move.name, rendered["subject"])
         self.assertTrue(rendered["subject"].startswith("Facture"))
         # French writes 1 234,56 (a narrow or plain space between thousands).
@@ -139,24 +139,67 @@ class TestLetters(EquisisSendCase):
         move = self.make_invoice(nl_partner, amount=1234.56)
         letter = self.Letter._choose_accompaniments(move)[move.id]
         self.assertEqual(letter.lang_id.code, "nl_NL")
-        body = letter._render_for_moves(move)[move.id]["body"]
+        body = letter._render_for_documents(move)[move.id]["body"]
         self.assertIn("1.234,56", body)
         en_partner = self.make_partner("Customer", "c@example.com", lang="en_US")
         move = self.make_invoice(en_partner, amount=1234.56)
         letter = self.Letter._choose_accompaniments(move)[move.id]
-        self.assertIn("1,234.56", letter._render_for_moves(move)[move.id]["body"])
+        self.assertIn("1,234.56", letter._render_for_documents(move)[move.id]["body"])
+
+    def test_new_letter_wins_only_by_its_priority(self):
+        partner = self.make_partner("Acme", "acme@example.com")
+        move = self.make_invoice(partner)
+        ready_made = self.env.ref("equisis_mail.letter_out_invoice_en")
+        newer = self.Letter.create(
+            {
+                "code": "AAA-EN",
+                "name": "Our invoice {{ object.name }}",
+                "letter_type": "accompaniment",
+                "target": "out_invoice",
+                "lang_id": self.env.ref("base.lang_en").id,
+                "body_html": "<p>Here it is.</p>",
+            }
+        )
+        self.assertEqual(newer.sequence, ready_made.sequence)
+        self.assertEqual(self.Letter._choose_accompaniments(move)[move.id], ready_made)
+        newer.sequence = ready_made.sequence - 1
+        self.assertEqual(self.Letter._choose_accompaniments(move)[move.id], newer)
+
+    @mute_logger("odoo.addons.mail.models.mail_render_mixin")
+    def test_letter_that_does_not_render_is_refused_in_plain_words(self):
+        move = self.make_invoice(self.make_partner("Acme", "acme@example.com"))
+        letter = self.env.ref("equisis_mail.letter_out_invoice_en")
+        # assertRaises rolls back what failed, so each case starts clean.
+        with self.assertRaises(ValidationError) as caught:
+            letter.body_html = '<p>Of <t t-out="object.nonexistent"/>.</p>'
+        self.assertRegex(
+            str(caught.exception),
+            rf"INV-EN cannot be written for {move.name}: .*nonexistent.*placeholders",
+        )
+        with self.assertRaises(ValidationError) as caught:
+            letter.name = "Invoice {{ object.nonexistent }}"
+        self.assertIn("INV-EN cannot be written", str(caught.exception))
+        letter.name = "Invoice {{ object.name }} of {{ object.invoice_date }}"
+
+    def test_new_letter_is_called_new(self):
+        self.assertFalse(self.Letter.new({}).display_name)
 
     def test_print_form_choice(self):
         partner = self.make_partner("C", "c@example.com")
         move = self.make_invoice(partner)
-        forms = self.Letter._choose_print_form(move)
-        self.assertEqual(forms["out_invoice"].code, "PF-INV")
+        forms = self.Letter._choose_print_forms(move)
+        self.assertEqual(forms[move.id].code, "PF-INV")
         self.assertEqual(
-            forms["out_invoice"]._get_report(), self.env.ref("account.account_invoices")
+            forms[move.id].report_id, self.env.ref("account.account_invoices")
         )
         # Without any print form the host's invoice report is used.
+        self.env["equisis.letter"].search(
+            [("letter_type", "=", "print_form")]
+        ).active = False
+        wizard = self.open_wizard(move)
+        self.assertFalse(wizard.print_form_id)
         self.assertEqual(
-            self.Letter._get_report(), self.env.ref("account.account_invoices")
+            wizard.line_ids.report_id, self.env.ref("account.account_invoices")
         )
 
     def test_unsafe_placeholders_need_template_editor(self):

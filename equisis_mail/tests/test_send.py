@@ -13,7 +13,12 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..models import equisis_mail_service as service_module
-from .common import EquisisSendCase, cron_progress_without_commit, real_delivery
+from .common import (
+    EquisisSendCase,
+    cron_progress_without_commit,
+    real_delivery,
+    user_smtp_on_loopback,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -118,6 +123,68 @@ class TestSend(EquisisSendCase):
         )
         line.subject = "Hello\r\nBcc: evil@example.com"
         self.assertIn("one line", line.problem)
+
+    @mute_logger("odoo.addons.mail.models.mail_render_mixin")
+    def test_changed_letter_clears_its_render_error(self):
+        """A line's problem always describes its current letter."""
+        # Written before any invoice existed, it could not be tried then.
+        broken = self.env["equisis.letter"].create(
+            {
+                "code": "BROKEN",
+                "name": "Facture {{ object.name }}",
+                "letter_type": "accompaniment",
+                "target": "out_invoice",
+                "lang_id": self.env.ref("base.lang_fr").id,
+                "body_html": '<p>Du <t t-out="object.nonexistent"/>.</p>',
+            }
+        )
+        move = self.make_invoice(self.fr)
+        wizard = self.open_wizard(move)
+        line = wizard.line_ids
+        good = line.letter_id
+        line.letter_id = broken
+        with self.assertRaisesRegex(UserError, "BROKEN could not be rendered"):
+            self.send(wizard)
+        self.assertIn("BROKEN could not be rendered", line.problem)
+        line.letter_id = good
+        self.assertFalse(line.problem)
+        self.send(wizard)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(wizard.result_state, "sent")
+        self.assertFalse(wizard.line_ids)
+
+    def test_clearing_the_window_letter_gives_each_its_own_back(self):
+        fr_move = self.make_invoice(self.fr)
+        en_move = self.make_invoice(self.make_partner("Acme", "acme@example.com"))
+        wizard = self.open_wizard(fr_move | en_move)
+        own = {line.move_id: line.letter_id for line in wizard.line_ids}
+        self.assertEqual(own[fr_move].code, "INV-FR")
+        wizard.letter_id = own[en_move]
+        wizard._onchange_letter_id()
+        self.assertEqual(wizard.line_ids.letter_id, own[en_move])
+        wizard.letter_id = False
+        wizard._onchange_letter_id()
+        self.assertEqual(
+            {line.move_id: line.letter_id for line in wizard.line_ids}, own
+        )
+        self.assertFalse(wizard.line_ids.filtered("problem"))
+
+    def test_typed_address_is_saved_on_the_contact_only_when_asked(self):
+        self.sender.group_ids = [
+            Command.link(self.env.ref("base.group_partner_manager").id)
+        ]
+        keep = self.make_partner("Keep Ltd", False)
+        leave = self.make_partner("Leave Ltd", False)
+        moves = self.make_invoice(keep) | self.make_invoice(leave)
+        wizard = self.open_wizard(moves)
+        lines = {line.partner_id: line for line in wizard.line_ids}
+        self.assertFalse(lines[keep].save_address, "off by default")
+        lines[keep].write({"email_to": "billing@keep.example", "save_address": True})
+        lines[leave].email_to = "once@leave.example"
+        self.send(wizard)
+        self.assertEqual(len(self.smtp.received), 2)
+        self.assertEqual(keep.email, "billing@keep.example")
+        self.assertFalse(leave.email)
 
     def test_edited_body_is_sent_as_edited(self):
         move = self.make_invoice(self.fr)
@@ -259,7 +326,9 @@ class TestSend(EquisisSendCase):
         self.assertFalse(self.smtp.received)
         self.assertFalse(self.default_smtp.received)
         self.assertFalse(move.is_move_sent)
-        mail = self.env["mail.mail"].search([("equisis_move_id", "=", move.id)])
+        mail = self.env["mail.mail"].search(
+            [("equisis_model", "=", "account.move"), ("equisis_res_id", "=", move.id)]
+        )
         self.assertEqual(mail.state, "exception")
         self.assertIn("535", mail.failure_reason)
         self.assertEqual(move.equisis_mail_state, "failed")
@@ -420,11 +489,13 @@ class TestSendTour(HttpCase):
                 }
             )
             move.action_post()
-        self.start_tour(
-            "/odoo/action-account.action_move_out_invoice_type",
-            "equisis_mail_send_tour",
-            login="admin",
-        )
+        with user_smtp_on_loopback(self, admin) as smtp:
+            self.start_tour(
+                "/odoo/action-account.action_move_out_invoice_type",
+                "equisis_mail_send_tour",
+                login="admin",
+            )
+        self.assertEqual(len(smtp.received), 3)
         move = self.env["account.move"].search(
             [("partner_id.name", "=", "Tour Client C")]
         )

@@ -1,7 +1,11 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from markupsafe import Markup, escape
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+
+INVOICE_MODEL = "account.move"
 
 
 class EquisisMailSend(models.TransientModel):
@@ -13,17 +17,27 @@ class EquisisMailSend(models.TransientModel):
     move_ids = fields.Many2many(
         comodel_name="account.move",
     )
+    res_model = fields.Char(
+        string="Document Model",
+        readonly=True,
+        help="The model of the documents to send (invoices when empty).",
+    )
+    res_ids = fields.Json(
+        string="Documents",
+        readonly=True,
+        help="The ids of the documents to send, for documents other than invoices.",
+    )
     print_form_id = fields.Many2one(
         comodel_name="equisis.letter",
         domain="[('letter_type', '=', 'print_form'), ('target', 'in', target_list)]",
-        help="Which PDF goes with each mail. Documents of another kind use "
-        "the print form of their own kind.",
+        help="Which PDF goes with each mail. Leave empty to give each document "
+        "its own print form; documents of another kind keep theirs.",
     )
     letter_id = fields.Many2one(
         comodel_name="equisis.letter",
         string="Accompanying Letter",
         domain="[('letter_type', '=', 'accompaniment'), ('target', 'in', target_list)]",
-        help="Leave empty to give each document the letter in its customer's "
+        help="Leave empty to give each document the letter in its partner's "
         "language. Pick one to use it for every document of its kind.",
     )
     bcc_confirmation = fields.Boolean(
@@ -48,7 +62,25 @@ class EquisisMailSend(models.TransientModel):
     has_sending_note = fields.Boolean(compute="_compute_has_sending_note")
     problem_count = fields.Integer(compute="_compute_counts")
     ready_count = fields.Integer(compute="_compute_counts")
-    result_message = fields.Char(readonly=True)
+    # What became of the mails sent from this window: read when the window
+    # shows again, after the mails were handed to the mail server.
+    result_mail_ids = fields.Json(
+        string="Mails Sent",
+        readonly=True,
+        help="The ids of the mails sent from this window (users may not read "
+        "mails: the outcome is read for them, of their own mails only).",
+    )
+    result_queued_count = fields.Integer(readonly=True)
+    result_state = fields.Selection(
+        selection=[
+            ("sent", "Sent"),
+            ("waiting", "On Its Way"),
+            ("failed", "Failed"),
+        ],
+        compute="_compute_result",
+    )
+    result_message = fields.Char(compute="_compute_result")
+    result_failures = fields.Html(compute="_compute_result", sanitize=False)
 
     def _compute_user_id(self):
         self.user_id = self.env.user
@@ -56,10 +88,12 @@ class EquisisMailSend(models.TransientModel):
     def _compute_sender_server(self):
         self.sender_server = self.env.user.equisis_smtp_summary
 
-    @api.depends("move_ids")
+    @api.depends("move_ids", "res_model", "res_ids")
     def _compute_target_list(self):
         for wizard in self:
-            wizard.target_list = sorted(set(wizard.move_ids.mapped("move_type")))
+            wizard.target_list = sorted(
+                {document._equisis_letter_target() for document in wizard._documents()}
+            )
 
     @api.depends("line_ids.sending_note")
     def _compute_has_sending_note(self):
@@ -72,55 +106,140 @@ class EquisisMailSend(models.TransientModel):
             wizard.problem_count = len(wizard.line_ids.filtered("problem"))
             wizard.ready_count = len(wizard.line_ids) - wizard.problem_count
 
+    @api.depends("result_mail_ids", "result_queued_count")
+    def _compute_result(self):
+        """The outcome as the mail server gave it, never a hope: mails
+        accepted, refused with the server's reason, and still on their way."""
+        for wizard in self:
+            mails = (
+                self.env["mail.mail"]
+                .sudo()
+                .browse(wizard.result_mail_ids or [])
+                .exists()
+                .filtered(lambda mail: mail.create_uid.id == self.env.uid)
+            )
+            if not mails and not wizard.result_queued_count:
+                wizard.result_state = False
+                wizard.result_message = False
+                wizard.result_failures = False
+                continue
+            sent = mails.filtered(lambda mail: mail.state == "sent")
+            failed = mails.filtered(lambda mail: mail.state in ("exception", "cancel"))
+            waiting = len(mails - sent - failed) + wizard.result_queued_count
+            parts = [self.env._("%(count)s mail(s) sent.", count=len(sent))]
+            if failed:
+                parts.append(self.env._("%(count)s failed.", count=len(failed)))
+            if waiting:
+                parts.append(
+                    self.env._(
+                        "%(count)s on their way: you will find the outcome on each "
+                        "document, and a notification when a background run ends.",
+                        count=waiting,
+                    )
+                )
+            partial = sent.filtered("equisis_refused")
+            if partial:
+                parts.append(
+                    self.env._(
+                        "%(count)s with some recipients refused.", count=len(partial)
+                    )
+                )
+            wizard.result_message = " ".join(parts)
+            wizard.result_state = (
+                "failed" if failed or partial else "waiting" if waiting else "sent"
+            )
+            wizard.result_failures = (
+                Markup("<ul>%s</ul>")
+                % Markup().join(
+                    Markup("<li><strong>%s</strong>: %s</li>")
+                    % (
+                        mail._equisis_document().display_name or mail.subject,
+                        escape(
+                            mail.failure_reason
+                            or mail.equisis_refused
+                            or self.env._("The mail server refused the mail.")
+                        ),
+                    )
+                    for mail in failed | partial
+                )
+                if failed or partial
+                else False
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
+        document_models = self.env["equisis.mail.document"]._equisis_document_models()
+        for vals in vals_list:
+            res_model = vals.get("res_model") or INVOICE_MODEL
+            if res_model not in document_models:
+                raise UserError(
+                    self.env._(
+                        "Documents of the kind %(model)s cannot be sent here.",
+                        model=res_model,
+                    )
+                )
+            vals["res_model"] = res_model
+            if res_model == INVOICE_MODEL and vals.get("res_ids"):
+                vals["move_ids"] = [Command.set(vals.pop("res_ids"))]
         wizards = super().create(vals_list)
-        for wizard in wizards.filtered(lambda w: not w.line_ids and w.move_ids):
+        for wizard in wizards.filtered(lambda w: not w.line_ids and w._documents()):
             wizard._build_lines()
         return wizards
+
+    def _documents(self):
+        """The documents this window was opened on."""
+        self.ensure_one()
+        if (self.res_model or INVOICE_MODEL) == INVOICE_MODEL:
+            return self.move_ids
+        return self.env[self.res_model].browse(self.res_ids or []).exists()
 
     def _build_lines(self):
         """One line per document, its values read for the whole batch at once."""
         self.ensure_one()
-        moves = self.move_ids
+        documents = self._documents()
         Letter = self.env["equisis.letter"]
-        accompaniments = Letter._choose_accompaniments(moves)
+        accompaniments = Letter._choose_accompaniments(documents)
         if not self.print_form_id:
-            print_forms = Letter._choose_print_form(moves)
-            first = next((letter for letter in print_forms.values() if letter), False)
-            self.print_form_id = first
-        partners = moves.partner_id
-        recipients = partners._equisis_invoice_recipients()
+            # One print form for the window only when every document has the
+            # same; otherwise each keeps its own (an RFQ and an order differ).
+            forms = set(Letter._choose_print_forms(documents).values())
+            if len(forms) == 1:
+                self.print_form_id = forms.pop()
+        recipients = documents._equisis_recipients()
         annexes = (
-            self._annexes_by_move(moves)
+            self._annexes_by_document(documents)
             if self.env.company.send_annexes_by_mail
             else {}
         )
+        is_invoice = documents._name == INVOICE_MODEL
         self.line_ids = [
             Command.create(
                 {
-                    "move_id": move.id,
-                    "sent_when_opened": move.is_move_sent,
-                    "partner_id": move.partner_id.id,
-                    "email_to": "; ".join(recipients.get(move.partner_id.id, [])),
+                    "res_model": documents._name,
+                    "res_id": document.id,
+                    "move_id": document.id if is_invoice else False,
+                    "sent_when_opened": document._equisis_is_sent(),
+                    "partner_id": document._equisis_partner().id,
+                    "email_to": "; ".join(recipients.get(document.id, [])),
+                    "default_letter_id": accompaniments[document.id].id,
                     "letter_id": (
                         self.letter_id
-                        if self.letter_id.target == move.move_type
-                        else accompaniments[move.id]
+                        if self.letter_id.target == document._equisis_letter_target()
+                        else accompaniments[document.id]
                     ).id,
-                    "attachment_ids": [Command.set(annexes.get(move.id, []))],
+                    "attachment_ids": [Command.set(annexes.get(document.id, []))],
                 }
             )
-            for move in moves
+            for document in documents
         ]
 
     @api.model
-    def _annexes_by_move(self, moves):
+    def _annexes_by_document(self, documents):
         """The files attached to each document, its own legal PDF aside."""
         attachments = self.env["ir.attachment"].search(
             [
-                ("res_model", "=", "account.move"),
-                ("res_id", "in", moves.ids),
+                ("res_model", "=", documents._name),
+                ("res_id", "in", documents.ids),
                 ("res_field", "=", False),
                 ("mimetype", "!=", False),
             ]
@@ -132,8 +251,12 @@ class EquisisMailSend(models.TransientModel):
 
     @api.onchange("letter_id")
     def _onchange_letter_id(self):
+        """A window-wide letter replaces the lines' letters of its kind;
+        clearing it gives each document its partner's letter back."""
         for line in self.line_ids:
-            if self.letter_id and self.letter_id.target == line.move_type:
+            if not self.letter_id:
+                line.letter_id = line.default_letter_id
+            elif self.letter_id.target == line.target:
                 line.letter_id = self.letter_id
 
     def _reopen(self):
@@ -145,17 +268,29 @@ class EquisisMailSend(models.TransientModel):
             "views": [(False, "form")],
             "target": "new",
             "name": self.env._("Send by E-mail"),
-            "context": self.env.context,
+            # As wide as the host's large dialogs: document numbers and
+            # partners show whole.
+            "context": {**self.env.context, "dialog_size": "extra-large"},
         }
 
     def action_send(self):
-        """Send every line without problem; keep the others listed."""
+        """Send every line without problem; keep the others listed.
+
+        The window then shows again with what became of each mail: in the
+        send window's request the mails are delivered once its transaction is
+        committed, before the answer reaches the browser, so the outcome is
+        read then, as the mail server gave it.
+        """
         self.ensure_one()
         lines = self.line_ids
+        if not lines:
+            raise UserError(self.env._("There is nothing left to send."))
         Service = self.env["equisis.mail.service"]
+        documents = [line._document() for line in lines]
+        Service._check_document_models(documents)
         # Under the claim, a document another user sent meanwhile is seen as
         # sent, and its line turns red instead of mailing it a second time.
-        Service._claim(lines.move_id)
+        Service._claim(documents)
         # The host's e-invoice checks run again on Send: the user may have
         # fixed the customer since.
         lines.document_error = False
@@ -167,39 +302,23 @@ class EquisisMailSend(models.TransientModel):
                 self.env._(
                     "No mail can be sent: every line lacks something.\n%(problems)s",
                     problems="\n".join(
-                        f"- {line.move_id.display_name or ''}: {line.problem}"
+                        f"- {line.document_name or ''}: {line.problem}"
                         for line in lines[:10]
                     ),
                 )
             )
-        result = Service._send({line.move_id: line._sending_values() for line in ready})
+        ready._save_typed_addresses()
+        result = Service._send(
+            {line._document(): line._sending_values() for line in ready}
+        )
         for line in ready:
-            line.document_error = result["errors"].get(line.move_id, False)
+            line.document_error = result["errors"].get(line._document(), False)
         done = ready.filtered(lambda line: not line.document_error)
-        left = lines - done
-        count = len(done)
+        self.write(
+            {
+                "result_mail_ids": result["mails"].ids,
+                "result_queued_count": result["queued"],
+            }
+        )
         done.unlink()
-        if result["queued"]:
-            message = self.env._(
-                "%(count)s mail(s) are being sent in the background. You will be "
-                "notified when they are done.",
-                count=count,
-            )
-        else:
-            message = self.env._("%(count)s mail(s) sent.", count=count)
-        if left:
-            self.result_message = self.env._(
-                "%(message)s %(left)s line(s) could not be sent: see why in red.",
-                message=message,
-                left=len(left),
-            )
-            return self._reopen()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": message,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return self._reopen()

@@ -3,6 +3,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..utils.addresses import split_recipients
 
@@ -20,12 +21,21 @@ class EquisisMailSendLine(models.TransientModel):
         ondelete="cascade",
         index=True,
     )
+    res_model = fields.Char(string="Document Model", readonly=True, required=True)
+    res_id = fields.Many2oneReference(
+        string="Document ID", model_field="res_model", readonly=True
+    )
     move_id = fields.Many2one(
         comodel_name="account.move",
         ondelete="set null",
         readonly=True,
+        help="The document, when it is an invoice.",
     )
-    move_type = fields.Selection(related="move_id.move_type")
+    document_name = fields.Char(string="Document", compute="_compute_document_name")
+    target = fields.Char(
+        compute="_compute_target",
+        help="The kind of document, as letters name it.",
+    )
     partner_id = fields.Many2one(comodel_name="res.partner")
     email_from = fields.Char(
         string="From",
@@ -36,9 +46,20 @@ class EquisisMailSendLine(models.TransientModel):
         string="Recipients",
         help="Several addresses separated by ;",
     )
+    partner_has_email = fields.Boolean(compute="_compute_partner_has_email")
+    save_address = fields.Boolean(
+        string="Save on Contact",
+        help="Write the recipients typed here on the contact, which has no "
+        "address, when the mail is sent.",
+    )
     letter_id = fields.Many2one(
         comodel_name="equisis.letter",
-        domain="[('letter_type', '=', 'accompaniment'), ('target', '=', move_type)]",
+        domain="[('letter_type', '=', 'accompaniment'), ('target', '=', target)]",
+    )
+    default_letter_id = fields.Many2one(
+        comodel_name="equisis.letter",
+        readonly=True,
+        help="The letter in the partner's language, chosen when the window opened.",
     )
     subject = fields.Char(
         compute="_compute_mail_content",
@@ -96,6 +117,84 @@ class EquisisMailSendLine(models.TransientModel):
     )
     problem = fields.Char(compute="_compute_problem")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A line names its document by model and id; an invoice line may
+        give its invoice only (``move_id``), as the contract's callers do."""
+        for vals in vals_list:
+            if vals.get("move_id") and not vals.get("res_model"):
+                vals["res_model"] = "account.move"
+                vals["res_id"] = vals["move_id"]
+            elif vals.get("res_model") == "account.move" and not vals.get("move_id"):
+                vals["move_id"] = vals.get("res_id")
+        return super().create(vals_list)
+
+    @api.constrains("res_model", "res_id", "move_id")
+    def _check_document(self):
+        document_models = self.env["equisis.mail.document"]._equisis_document_models()
+        for line in self:
+            if line.res_model not in document_models or (
+                line.res_model == "account.move" and line.move_id.id != line.res_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Documents of the kind %(model)s cannot be sent here.",
+                        model=line.res_model,
+                    )
+                )
+
+    def _document(self):
+        """The document of this line (empty once deleted)."""
+        self.ensure_one()
+        return self.env[self.res_model].browse(self.res_id).exists()
+
+    def _documents_by_line(self):
+        """Each line's document, looked up once per model."""
+        by_model = defaultdict(list)
+        for line in self:
+            by_model[line.res_model].append(line.res_id)
+        existing = {
+            (model, document.id): document
+            for model, ids in by_model.items()
+            for document in self.env[model].browse(ids).exists()
+        }
+        return {
+            line: existing.get((line.res_model, line.res_id), None) for line in self
+        }
+
+    @api.depends("res_model", "res_id")
+    def _compute_document_name(self):
+        for line, document in self._documents_by_line().items():
+            line.document_name = document.display_name if document else False
+
+    @api.depends("res_model", "res_id")
+    def _compute_target(self):
+        for line, document in self._documents_by_line().items():
+            line.target = document._equisis_letter_target() if document else False
+
+    @api.depends("partner_id.email")
+    def _compute_partner_has_email(self):
+        """Also true when the user may not change the contact: there is
+        then no address to offer to save."""
+        for line in self:
+            line.partner_has_email = bool(line.partner_id.email) or (
+                line.partner_id and not line.partner_id.has_access("write")
+            )
+
+    def _save_typed_addresses(self):
+        """Keep the addresses typed for contacts without one, where asked."""
+        for line in self.filtered(
+            lambda line: (
+                line.save_address
+                and line.partner_id
+                and not line.partner_id.email
+                and line.partner_id.has_access("write")
+            )
+        ):
+            valid, _invalid = split_recipients(line.email_to)
+            if valid:
+                line.partner_id.email = ", ".join(valid)
+
     def _compute_email_from(self):
         self.email_from = self.env.user.email_formatted
 
@@ -105,13 +204,17 @@ class EquisisMailSendLine(models.TransientModel):
         :return: {line: {"subject": ..., "body": ...} or {"error": message}}
         """
         by_letter = defaultdict(self.browse)
+        documents = self._documents_by_line()
         for line in self:
-            if line.letter_id and line.move_id:
+            if line.letter_id and documents[line]:
                 by_letter[line.letter_id] |= line
         result = {}
         for letter, lines in by_letter.items():
+            letter_documents = self.env[letter.render_model].browse(
+                [documents[line].id for line in lines]
+            )
             try:
-                rendered = letter._render_for_moves(lines.move_id, parts)
+                rendered = letter._render_for_documents(letter_documents, parts)
             except Exception as error:  # noqa: BLE001 - the reason shows on the line
                 message = self.env._(
                     "The letter %(code)s could not be rendered: %(error)s",
@@ -120,7 +223,7 @@ class EquisisMailSendLine(models.TransientModel):
                 )
                 result.update({line: {"error": message} for line in lines})
                 continue
-            result.update({line: rendered[line.move_id.id] for line in lines})
+            result.update({line: rendered[documents[line].id] for line in lines})
         return result
 
     @api.depends("letter_id")
@@ -150,40 +253,69 @@ class EquisisMailSendLine(models.TransientModel):
     def _render_bodies_for_sending(self):
         """Render the bodies not edited, once, before sending.
 
-        They are kept as the lines' bodies; a letter that fails to render
-        turns its lines red instead.
+        They are kept as the lines' bodies. Each line's rendering problem is
+        found anew from its current letter: a letter that fails turns its
+        lines red, and one changed since no longer does.
         """
-        rendered = self.filtered(lambda line: not line.body_custom)._render_by_letter(
+        self.render_error = False
+        bodies = self.filtered(lambda line: not line.body_custom)._render_by_letter(
             parts=("body",)
         )
-        for line, values in rendered.items():
-            if "error" in values:
-                line.render_error = values["error"]
-            else:
-                line.body_custom = values["body"]
+        subjects = self.filtered(
+            lambda line: line.letter_id and not (line.subject or "").strip()
+        )._render_by_letter(parts=("subject",))
+        for rendered in (bodies, subjects):
+            for line, values in rendered.items():
+                if "error" in values:
+                    line.render_error = values["error"]
+                elif "body" in values:
+                    line.body_custom = values["body"]
 
-    @api.depends("move_id")
+    @api.depends("res_model", "res_id")
     def _compute_available_annex_ids(self):
-        annexes = self.env["equisis.mail.send"]._annexes_by_move(self.move_id)
+        documents = self._documents_by_line()
+        annexes = {}
+        for model in set(self.mapped("res_model")):
+            annexes[model] = self.env["equisis.mail.send"]._annexes_by_document(
+                self.env[model].browse(
+                    [d.id for line, d in documents.items() if d and d._name == model]
+                )
+            )
         for line in self:
-            line.available_annex_ids = annexes.get(line.move_id.id, [])
+            line.available_annex_ids = annexes.get(line.res_model, {}).get(
+                line.res_id, []
+            )
 
-    @api.depends("move_id", "wizard_id.print_form_id")
+    @api.depends("res_model", "res_id", "wizard_id.print_form_id")
     def _compute_report_id(self):
-        forms = self.env["equisis.letter"]._choose_print_form(self.move_id)
+        documents = self._documents_by_line()
+        forms = {}
+        for model in set(self.mapped("res_model")):
+            forms.update(
+                {
+                    (model, res_id): letter
+                    for res_id, letter in self.env["equisis.letter"]
+                    ._choose_print_forms(
+                        self.env[model].browse(
+                            [d.id for d in documents.values() if d and d._name == model]
+                        )
+                    )
+                    .items()
+                }
+            )
         for line in self:
+            document = documents[line]
+            if not document:
+                line.report_id = line.pdf_name = False
+                continue
             wizard_form = line.wizard_id.print_form_id
             form = (
                 wizard_form
-                if wizard_form.target == line.move_id.move_type
-                else forms.get(line.move_id.move_type)
+                if wizard_form.target == line.target
+                else forms.get((line.res_model, line.res_id))
             )
-            line.report_id = form._get_report() if form or line.move_id else False
-            line.pdf_name = (
-                line.move_id._get_invoice_report_filename(report=line.report_id)
-                if line.move_id and line.report_id
-                else False
-            )
+            line.report_id = form.report_id or document._equisis_default_report()
+            line.pdf_name = document._equisis_report_filename(line.report_id)
 
     @api.depends("attachment_ids", "report_id")
     def _compute_attachment_count(self):
@@ -193,8 +325,8 @@ class EquisisMailSendLine(models.TransientModel):
             )
 
     @api.depends(
-        "move_id.state",
-        "move_id.is_move_sent",
+        "res_model",
+        "res_id",
         "email_to",
         "letter_id",
         "subject",
@@ -215,23 +347,43 @@ class EquisisMailSendLine(models.TransientModel):
             .search([("letter_type", "=", "accompaniment")])
             .mapped("target")
         }
-        waiting = self.env["equisis.mail.service"]._waiting(self.move_id)
+        documents = self._documents_by_line()
+        waiting = set()
+        Service = self.env["equisis.mail.service"]
+        for model in set(self.mapped("res_model")):
+            waiting.update(
+                (model, document.id)
+                for document in Service._waiting(
+                    self.env[model].browse(
+                        [d.id for d in documents.values() if d and d._name == model]
+                    )
+                )
+            )
         # A document goes once: a second line for it (over RPC) is red.
         first_line = {}
         for line in self.wizard_id.line_ids:
-            first_line.setdefault((line.wizard_id, line.move_id), line)
+            first_line.setdefault((line.wizard_id, line.res_model, line.res_id), line)
         duplicates = self.filtered(
-            lambda line: first_line.get((line.wizard_id, line.move_id), line) != line
+            lambda line: (
+                first_line.get((line.wizard_id, line.res_model, line.res_id), line)
+                != line
+            )
         )
         for line in self:
             line.problem = line._find_problem(
-                max_size, annex_sizes, letters_by_target, waiting, duplicates
+                documents[line],
+                max_size,
+                annex_sizes,
+                letters_by_target,
+                (line.res_model, line.res_id) in waiting,
+                line in duplicates,
             )
 
-    def _find_problem(self, max_size, annex_sizes, letter_targets, waiting, duplicates):
+    def _find_problem(
+        self, document, max_size, annex_sizes, letter_targets, waiting, duplicate
+    ):
         """The first reason this line cannot be sent, in the user's language."""
-        move = self.move_id
-        problem = self._find_document_problem(waiting, duplicates)
+        problem = self._find_document_problem(document, waiting, duplicate)
         if problem:
             return problem
         valid, invalid = split_recipients(self.email_to)
@@ -242,7 +394,7 @@ class EquisisMailSendLine(models.TransientModel):
         if not valid:
             return self.env._("No recipient: type an address (several separated by ;).")
         if not self.letter_id:
-            if move.move_type not in letter_targets:
+            if self.target not in letter_targets:
                 return self.env._(
                     "No accompanying letter exists for this kind of document."
                 )
@@ -260,7 +412,7 @@ class EquisisMailSendLine(models.TransientModel):
         size = sum(
             annex_sizes.get(attachment.id, 0) for attachment in self.attachment_ids
         )
-        size += move.invoice_pdf_report_id.sudo().file_size or 0
+        size += document._equisis_known_pdf_size()
         if max_size and size * 4 / 3 > max_size:
             return self.env._(
                 "The attachments (%(size).1f MB) exceed the mail server's limit "
@@ -270,49 +422,38 @@ class EquisisMailSendLine(models.TransientModel):
             )
         return False
 
-    @api.depends("move_id")
+    @api.depends("res_model", "res_id")
     def _compute_sending_note(self):
-        methods = dict(
-            self.env["res.partner"].fields_get(
-                ["invoice_sending_method"], ["selection"]
-            )["invoice_sending_method"]["selection"]
-        )
+        documents = self._documents_by_line()
+        notes = {}
+        for model in set(self.mapped("res_model")):
+            notes[model] = (
+                self.env[model]
+                .browse([d.id for d in documents.values() if d and d._name == model])
+                ._equisis_sending_notes()
+            )
         for line in self:
-            partner = line.move_id.commercial_partner_id.with_company(
-                line.move_id.company_id
-            )
-            method = partner.invoice_sending_method
-            line.sending_note = (
-                self.env._(
-                    "%(partner)s prefers to receive documents by %(method)s.",
-                    partner=partner.display_name,
-                    method=methods.get(method, method),
-                )
-                if line.move_id and method and method != "email"
-                else False
-            )
+            line.sending_note = notes.get(line.res_model, {}).get(line.res_id, False)
 
-    def _find_document_problem(self, waiting, duplicates):
+    def _find_document_problem(self, document, waiting, duplicate):
         """Why the document itself cannot go now, if it cannot."""
-        move = self.move_id
-        if not move:
+        if not document:
             return self.env._("The document no longer exists.")
-        if move.state != "posted":
+        problem = document._equisis_document_problem()
+        if problem:
+            return problem
+        if waiting:
             return self.env._(
-                "The document %(name)s is not posted.", name=move.display_name
+                "%(name)s is already waiting to be sent.", name=document.display_name
             )
-        if move in waiting:
-            return self.env._(
-                "%(name)s is already waiting to be sent.", name=move.display_name
-            )
-        if move.is_move_sent and not self.sent_when_opened:
+        if document._equisis_is_sent() and not self.sent_when_opened:
             return self.env._(
                 "%(name)s was sent from elsewhere after this window was opened.",
-                name=move.display_name,
+                name=document.display_name,
             )
-        if self in duplicates:
+        if duplicate:
             return self.env._(
-                "%(name)s has another line in this window.", name=move.display_name
+                "%(name)s has another line in this window.", name=document.display_name
             )
         if not self.env.user.email_normalized:
             return self.env._(
@@ -335,22 +476,4 @@ class EquisisMailSendLine(models.TransientModel):
             "attachment_ids": self.attachment_ids.ids,
             "report_id": self.report_id.id,
             "bcc": self.wizard_id.bcc_confirmation,
-        }
-
-    def action_open_line(self):
-        """Open the detail of one mail."""
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "views": [
-                (
-                    self.env.ref("equisis_mail.equisis_mail_send_line_view_form").id,
-                    "form",
-                )
-            ],
-            "target": "new",
-            "name": self.move_id.display_name,
         }

@@ -1,0 +1,2 @@
+from . import equisis_letter
+from . import sale_order

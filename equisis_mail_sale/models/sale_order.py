@@ -1,0 +1,32 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import models
+
+
+class SaleOrder(models.Model):
+    """The sales layer of the sending service: the host's quotation report,
+    and the quotation moved to "Quotation Sent" once its mail left, as the
+    host's own "Send by e-mail" moves it."""
+
+    _name = "sale.order"
+    _inherit = ["sale.order", "equisis.mail.document"]
+
+    def _equisis_letter_target(self):
+        return "sale_order"
+
+    def _equisis_default_report(self):
+        return self.env.ref("sale.action_report_saleorder")
+
+    def _equisis_is_sent(self):
+        return self.state == "sent"
+
+    def _equisis_document_problem(self):
+        if self.state == "cancel":
+            return self.env._(
+                "The order %(name)s is cancelled.", name=self.display_name
+            )
+        return False
+
+    def _equisis_mark_sent(self, mails):
+        self.filtered(lambda order: order.state == "draft").action_quotation_sent()
+        return super()._equisis_mark_sent(mails)
