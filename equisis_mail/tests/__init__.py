@@ -9,3 +9,4 @@ from . import test_hardening
 from . import test_concurrency
 from . import test_security
 from . import test_einvoice
+from . import test_settings

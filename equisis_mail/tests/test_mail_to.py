@@ -94,3 +94,22 @@ class TestMailToTour(HttpCase):
         self.start_tour(
             "/odoo/contacts?view_type=list", "equisis_mail_to_tour", login="admin"
         )
+
+    def test_mail_to_many_tour(self):
+        """Too many addresses for a link: one list, and a copy button that
+        works (the tour fails on a widget the web client does not know)."""
+        self.env.ref("base.user_admin").email = "admin@example.com"
+        many = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"Mailto Many {i:02}",
+                    "email": f"mailto.many.person.number{i:02}@example.com",
+                }
+                for i in range(1, 61)
+            ]
+        )
+        wizard = self.env["equisis.mail.to"].create({"partner_ids": many.ids})
+        self.assertTrue(wizard.url_too_long)
+        self.start_tour(
+            "/odoo/contacts?view_type=list", "equisis_mail_to_many_tour", login="admin"
+        )
