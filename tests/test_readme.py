@@ -38,6 +38,7 @@ def test_check_fails_when_a_fragment_changed(tmp_path, monkeypatch):
         (ROOT / "equisis_mail/__manifest__.py").read_text()
     )
     monkeypatch.setattr(generator, "ROOT", tmp_path)
+    monkeypatch.setattr(generator, "ADDONS", ("equisis_mail",))
     assert generator.main([]) == 0
     assert generator.main(["--check"]) == 0
     (addon / "readme" / "USAGE.md").write_text("Something new.\n")
