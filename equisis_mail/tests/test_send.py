@@ -186,6 +186,20 @@ class TestSend(EquisisSendCase):
         self.assertEqual(keep.email, "billing@keep.example")
         self.assertFalse(leave.email)
 
+    def test_a_document_sent_already_says_when(self):
+        move = self.make_invoice(self.fr)
+        self.send(self.open_wizard(move))
+        again = self.open_wizard(move | self.make_invoice(self.nl))
+        lines = {line.move_id: line for line in again.line_ids}
+        self.assertIn("Sent on", lines[move].sent_note)
+        self.assertFalse((again.line_ids - lines[move]).sent_note)
+        # Left out by removing its line: only the other one goes.
+        lines[move].unlink()
+        self.smtp.reset()
+        self.send(again)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertNotIn("client@example.fr", self.smtp.received[0].rcpt_tos)
+
     def test_edited_body_is_sent_as_edited(self):
         move = self.make_invoice(self.fr)
         line = self.open_wizard(move).line_ids
@@ -394,6 +408,19 @@ class TestSend(EquisisSendCase):
         }
         self.assertEqual(by_type, {"success": set(moves.ids), "warning": set(bad.ids)})
         self.assertFalse(bad.is_move_sent)
+        # A summary stays in the sender's inbox, with a link to the failure.
+        summary = self.env["mail.message"].search(
+            [("partner_ids", "in", self.sender.partner_id.ids)],
+            order="id desc",
+            limit=1,
+        )
+        self.assertIn("2 mail(s) sent, 1 not sent", summary.body)
+        self.assertIn(f'href="/odoo/account.move/{bad.id}"', summary.body)
+        self.assertTrue(
+            summary.notification_ids.filtered(
+                lambda n: n.res_partner_id == self.sender.partner_id
+            )
+        )
 
     def test_opening_window_renders_no_pdf(self):
         moves = self.make_invoice(self.fr) | self.make_invoice(self.nl)

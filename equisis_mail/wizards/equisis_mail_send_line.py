@@ -4,6 +4,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import format_datetime
 
 from ..utils.addresses import split_recipients
 
@@ -114,6 +115,11 @@ class EquisisMailSendLine(models.TransientModel):
     sending_note = fields.Char(
         compute="_compute_sending_note",
         help="The customer prefers another way than e-mail to receive documents.",
+    )
+    sent_note = fields.Char(
+        string="Already Sent",
+        compute="_compute_sent_note",
+        help="When the document was sent already: remove its line to leave it out.",
     )
     problem = fields.Char(compute="_compute_problem")
 
@@ -421,6 +427,38 @@ class EquisisMailSendLine(models.TransientModel):
                 limit=max_size / 1024 / 1024,
             )
         return False
+
+    @api.depends("res_model", "res_id")
+    def _compute_sent_note(self):
+        documents = self._documents_by_line()
+        last_sent = {}
+        for mail in (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "in", list(set(self.mapped("res_model")))),
+                    ("equisis_res_id", "in", self.mapped("res_id")),
+                    ("state", "=", "sent"),
+                ],
+                order="id",
+            )
+        ):
+            last_sent[(mail.equisis_model, mail.equisis_res_id)] = mail.date
+        for line in self:
+            document = documents[line]
+            if not document or not document._equisis_is_sent():
+                line.sent_note = False
+                continue
+            when = last_sent.get((line.res_model, line.res_id))
+            line.sent_note = (
+                self.env._(
+                    "Sent on %(date)s",
+                    date=format_datetime(self.env, when, dt_format="short"),
+                )
+                if when
+                else self.env._("Sent already")
+            )
 
     @api.depends("res_model", "res_id")
     def _compute_sending_note(self):
