@@ -6,13 +6,14 @@ counts what reached a mail server on loopback:
 1. A throwaway PostgreSQL cluster, a database with equisis_mail, two
    invoicing users (Ann and Ben) whose own SMTP servers point at a mail
    catcher (``tools/mailcatcher.py``), and 225 posted invoices.
-2. Odoo in multi-process mode: ``--workers 2``, one cron worker, HTTP.
+2. Odoo in multi-process mode: ``--workers 2``, two cron workers (the
+   addon's background jobs share the queue), HTTP.
 3. Ann and Ben open send windows on overlapping selections (invoices 1-15
    and 10-25) over JSON-RPC and validate them at the same moment. A user
    told that someone else is sending the same documents clicks Send again a
    moment later, as a person would.
 4. Ann sends the 200 other invoices: they go to the background. Once the
-   cron worker has committed part of the batch, it is killed (SIGKILL), then
+   cron workers have committed part of the batch, one is killed (SIGKILL), then
    Odoo is stopped and started again, and the run waits until nothing is
    left to do.
 5. It counts mails per invoice, duplicates, invoices without mail, work left
@@ -106,7 +107,7 @@ class Odoo:
                 "--workers",
                 "2",
                 "--max-cron-threads",
-                "1",
+                "2",
                 "--http-port",
                 str(self.port),
                 "--http-interface",
@@ -287,7 +288,7 @@ def main():
             [line for line in result.stdout.splitlines() if line.startswith("{")][-1]
         )
         users, moves = data["users"], data["moves"]
-        say("starting Odoo: --workers 2, one cron worker")
+        say("starting Odoo: --workers 2, two cron workers")
         odoo.start()
 
         say("Ann and Ben send overlapping selections at the same moment")

@@ -7,7 +7,7 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL
 
 from ..utils.addresses import split_recipients
 
@@ -17,6 +17,17 @@ _logger = logging.getLogger(__name__)
 BACKGROUND_THRESHOLD_PARAM = "equisis_mail.background_threshold"
 BACKGROUND_THRESHOLD = 20
 CHUNK = 20
+# A background job delivers each chunk right after preparing it: an outgoing
+# mail older than this was left by a job that died.
+ORPHAN_MINUTES = 5
+# The background jobs that share the queue (the first one also records
+# outcomes); each holds one database connection while it runs.
+WORKER_CRONS = (
+    "equisis_mail.ir_cron_equisis_send",
+    "equisis_mail.ir_cron_equisis_send_2",
+    "equisis_mail.ir_cron_equisis_send_3",
+    "equisis_mail.ir_cron_equisis_send_4",
+)
 
 
 class EquisisMailService(models.AbstractModel):
@@ -279,7 +290,10 @@ class EquisisMailService(models.AbstractModel):
                 for record, values in values_by_record.items()
             ]
         )
-        self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger()
+        for xmlid in WORKER_CRONS:
+            cron = self.env.ref(xmlid, raise_if_not_found=False)
+            if cron and cron.sudo().active:
+                cron.sudo()._trigger()
 
     @api.model
     def _prepare_mails(self, values_by_record):
@@ -373,95 +387,119 @@ class EquisisMailService(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_send(self):
+    def _cron_send(self, main=True):
         """Send the queued documents, each as the user who queued it.
 
-        The mails are prepared chunk by chunk, each chunk committed, then
-        delivered together: one SMTP session per mail server for the run. A
-        mail prepared but not delivered (the worker died) stays outgoing; the
-        next run delivers it (or the host's queue, whichever comes first: the
-        host writes a mail's state before sending it, so the other one fails
-        to serialize instead of sending it twice).
+        Several background jobs run this at once (``ir_cron_equisis_send``
+        and its workers), each with its own database connection: a job takes
+        the next chunk of the queue that no other job holds (``SKIP LOCKED``),
+        prepares its mails, commits, and delivers them. PDFs of the host's
+        pipeline wait mostly on wkhtmltopdf's print delay, so jobs overlap
+        that wait, through the host's own scheduler.
+
+        A mail prepared but not delivered (its job died) stays outgoing; the
+        host's mail queue sends it, or a later run once it is old enough not
+        to be another job's. Either way the host writes a mail's state before
+        sending it, so a second sender fails to serialize instead of sending
+        it twice. Only the main job (``main``) records outcomes and delivers
+        what dead jobs left.
         """
-        self._record_outcomes()
-        # Mails made by a run that died before delivering them, or held back
-        # by the personal server's limit and now due: delivered with the rest.
-        to_deliver = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
+        Mail = self.env["mail.mail"].sudo()
+        orphans = Mail
+        if main:
+            self._record_outcomes()
+            orphans = Mail.search(
                 [
                     ("equisis_model", "!=", False),
                     ("state", "=", "outgoing"),
+                    (
+                        "create_date",
+                        "<",
+                        fields.Datetime.subtract(
+                            fields.Datetime.now(), minutes=ORPHAN_MINUTES
+                        ),
+                    ),
                     "|",
                     ("scheduled_date", "=", False),
                     ("scheduled_date", "<=", fields.Datetime.now()),
                 ]
             )
-        )
         Queue = self.env["equisis.mail.queue"].sudo()
-        entries = Queue.search([])
-        self.env["ir.cron"]._commit_progress(remaining=len(entries))
+        self.env["ir.cron"]._commit_progress(remaining=Queue.search_count([]))
+        delivered = orphans
+        orphans._equisis_deliver()
         failed_by_author = defaultdict(list)
-        for chunk in split_every(CHUNK, entries.ids, Queue.browse):
-            # Documents deleted since they were queued are dropped.
-            existing = {
-                (document._name, document.id): document
-                for documents in self._by_model(
-                    self.env[entry.res_model].browse(entry.res_id) for entry in chunk
-                )
-                for document in documents.exists()
-            }
-            groups = defaultdict(dict)
-            for entry in chunk:
-                document = existing.get((entry.res_model, entry.res_id))
-                if document:
-                    groups[(entry.create_uid, document.sudo().company_id)][document] = (
-                        entry.values
-                    )
-            chunk.unlink()
-            for (author, company), values_by_record in groups.items():
-                if not author.active:
-                    for record in values_by_record:
-                        self._log_not_sent(
-                            record,
-                            self.env._(
-                                "Its sender, %(user)s, no longer has access.",
-                                user=author.name,
-                            ),
-                        )
-                    continue
-                service = self.with_user(author).with_company(
-                    company or author.company_id
-                )
-                values_by_record = {
-                    record.with_env(service.env): values
-                    for record, values in values_by_record.items()
-                }
-                try:
-                    with self.env.cr.savepoint():
-                        service._check_request(values_by_record)
-                        mails, errors = service._prepare_mails(values_by_record)
-                except (AccessError, UserError, ValidationError) as error:
-                    errors = dict.fromkeys(values_by_record, str(error))
-                    mails = self.env["mail.mail"]
-                for record, error in errors.items():
-                    self._log_not_sent(record, error)
-                    failed_by_author[author.partner_id.id].append(record)
-                to_deliver |= mails
-            if not self.env["ir.cron"]._commit_progress(len(chunk)):
+        while True:
+            chunk = Queue.search([], order="id").try_lock_for_update(limit=CHUNK)
+            if not chunk:
                 break
-        to_deliver._equisis_deliver()
+            mails = self._prepare_chunk(chunk, failed_by_author)
+            chunk.unlink()
+            remaining = self.env["ir.cron"]._commit_progress(len(chunk))
+            mails._equisis_deliver()
+            delivered |= mails
+            if not remaining:
+                break
         # Tell each author what left and what did not; a mail held back by
         # the personal server's limit is neither yet.
         sent_by_author = defaultdict(list)
-        for mail in to_deliver:
+        for mail in delivered:
             if mail.state == "sent":
                 sent_by_author[mail.author_id.id].append(mail._equisis_document())
             elif mail.state == "exception":
                 failed_by_author[mail.author_id.id].append(mail._equisis_document())
         self._notify_authors(sent_by_author, is_success=True)
         self._notify_authors(failed_by_author, is_success=False)
+        self._post_summaries(sent_by_author, failed_by_author)
+
+    @api.model
+    def _prepare_chunk(self, chunk, failed_by_author):
+        """The mails of these queue entries, each made as its sender; what
+        cannot be sent is said on its document and noted for its author."""
+        # Documents deleted since they were queued are dropped.
+        existing = {
+            (document._name, document.id): document
+            for documents in self._by_model(
+                self.env[entry.res_model].browse(entry.res_id) for entry in chunk
+            )
+            for document in documents.exists()
+        }
+        groups = defaultdict(dict)
+        for entry in chunk:
+            document = existing.get((entry.res_model, entry.res_id))
+            if document:
+                groups[(entry.create_uid, document.sudo().company_id)][document] = (
+                    entry.values
+                )
+        prepared = self.env["mail.mail"].sudo()
+        for (author, company), values_by_record in groups.items():
+            if not author.active:
+                for record in values_by_record:
+                    self._log_not_sent(
+                        record,
+                        self.env._(
+                            "Its sender, %(user)s, no longer has access.",
+                            user=author.name,
+                        ),
+                    )
+                continue
+            service = self.with_user(author).with_company(company or author.company_id)
+            values_by_record = {
+                record.with_env(service.env): values
+                for record, values in values_by_record.items()
+            }
+            try:
+                with self.env.cr.savepoint():
+                    service._check_request(values_by_record)
+                    mails, errors = service._prepare_mails(values_by_record)
+            except (AccessError, UserError, ValidationError) as error:
+                errors = dict.fromkeys(values_by_record, str(error))
+                mails = self.env["mail.mail"]
+            for record, error in errors.items():
+                self._log_not_sent(record, error)
+                failed_by_author[author.partner_id.id].append(record)
+            prepared |= mails
+        return prepared
 
     @api.model
     def _record_outcomes(self):
@@ -505,3 +543,43 @@ class EquisisMailService(models.AbstractModel):
         self.env["account.move.send"]._send_notifications_to_partners(
             moves_by_partner, is_success=is_success
         )
+
+    @api.model
+    def _post_summaries(self, sent_by_author, failed_by_author):
+        """What a background run did, in each author's inbox: the host's
+        notice above vanishes with the browser tab, this one stays, with a
+        link to each document whose mail failed."""
+        for partner in self.env["res.partner"].browse(
+            set(sent_by_author) | set(failed_by_author)
+        ):
+            sent = [
+                document for document in sent_by_author.get(partner.id, []) if document
+            ]
+            failed = [
+                document
+                for document in failed_by_author.get(partner.id, [])
+                if document
+            ]
+            _ = self.with_context(lang=partner.lang).env._
+            body = Markup("<p>%s</p>") % _(
+                "Background sending: %(sent)s mail(s) sent, %(failed)s not sent.",
+                sent=len(sent),
+                failed=len(failed),
+            )
+            if failed:
+                body += Markup("<p>%s</p><ul>%s</ul>") % (
+                    _("See why on each document, fix it and use “Retry e-mail”:"),
+                    Markup().join(
+                        Markup('<li><a href="/odoo/%s/%s">%s</a></li>')
+                        % (document._name, document.id, document.display_name)
+                        for document in failed
+                    ),
+                )
+            # Users who take notifications by e-mail get it through the
+            # host's queue, like any other notification.
+            partner.message_notify(
+                partner_ids=partner.ids,
+                subject=_("Documents sent by e-mail"),
+                body=body,
+                force_send=False,
+            )

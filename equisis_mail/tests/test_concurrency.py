@@ -12,6 +12,7 @@ from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import mute_logger
 
+from ..models import equisis_mail_service as service_module
 from .common import EquisisSendCase, SmtpFixture, real_delivery
 
 REFUSALS = (
@@ -341,3 +342,69 @@ class TestSendingAtTheSameInstant(BaseCase):
             ):
                 retrying(wizard.action_send, ben_env)
         self.assertEqual(self._mails(move_id), (["outgoing"], False))
+
+    def test_background_jobs_share_the_queue_and_mail_each_document_once(self):
+        """Two background jobs run at once on one queue: each takes chunks
+        the other does not hold, and every document is mailed exactly once."""
+        move_ids = [self._make_invoice() for _ in range(6)]
+        ann = self.user_ids[0]
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["ir.config_parameter"].set_param("equisis_mail.background_threshold", 0)
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, ann, {"lang": "en_US"})
+                action = env.ref("equisis_mail.account_move_action_send_email")
+                wizard_id = action.with_context(
+                    active_model="account.move", active_ids=move_ids
+                ).run()["res_id"]
+                env["equisis.mail.send"].browse(wizard_id).action_send()
+        finally:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["ir.config_parameter"].set_param(
+                    "equisis_mail.background_threshold", 20
+                )
+        barrier = threading.Barrier(2)
+        taken = {}
+        errors = []
+
+        def job(name):
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    barrier.wait()
+                    env["equisis.mail.service"]._cron_send(main=name == "main")
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+
+        service_class = self.registry["equisis.mail.service"]
+        prepare = service_class._prepare_chunk
+
+        def spy(service, chunk, failed_by_author):
+            taken.setdefault(threading.current_thread().name, []).extend(
+                chunk.mapped("res_id")
+            )
+            return prepare(service, chunk, failed_by_author)
+
+        threads = [
+            threading.Thread(target=job, args=(name,), name=name)
+            for name in ("main", "worker")
+        ]
+        with (
+            self.registry.cursor() as cr,
+            patch.object(Registry, "_lock", DummyRLock()),
+            patch.object(service_module, "CHUNK", 2),
+            patch.object(service_class, "_prepare_chunk", spy),
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        self.assertFalse(errors)
+        prepared = [res_id for ids in taken.values() for res_id in ids]
+        self.assertEqual(sorted(prepared), sorted(move_ids), taken)
+        self.assertEqual(len(self.smtp.received), 6)
+        for move_id in move_ids:
+            self.assertEqual(self._mails(move_id), (["sent"], True))
