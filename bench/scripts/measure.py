@@ -107,7 +107,9 @@ def addon_send():
     action = moves.action_equisis_open_send_wizard()
     env["equisis.mail.send"].browse(action["res_id"]).action_send()
     env.cr.commit()
-    while env["equisis.mail.queue"].sudo().search_count([]):
+    while env["equisis.mail.queue"].sudo().search_count([]) or env[
+        "mail.mail"
+    ].search_count([("equisis_background", "=", True), ("state", "=", "outgoing")]):
         background_jobs()
         # A new snapshot, to see what the jobs committed.
         env.cr.commit()

@@ -3,11 +3,12 @@
 import logging
 from collections import defaultdict
 
+import psycopg2
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from ..utils.addresses import split_recipients
 
@@ -17,8 +18,8 @@ _logger = logging.getLogger(__name__)
 BACKGROUND_THRESHOLD_PARAM = "equisis_mail.background_threshold"
 BACKGROUND_THRESHOLD = 20
 CHUNK = 20
-# A background job delivers each chunk right after preparing it: an outgoing
-# mail older than this was left by a job that died.
+# A send window's mail still outgoing after this long was left by a process
+# that died: the main background job delivers it.
 ORPHAN_MINUTES = 5
 # The background jobs that share the queue (the first one also records
 # outcomes); each holds one database connection while it runs.
@@ -353,6 +354,9 @@ class EquisisMailService(models.AbstractModel):
                     else False,
                     "auto_delete": False,
                     "is_notification": False,
+                    "equisis_background": bool(
+                        self.env.context.get("equisis_background")
+                    ),
                     "state": "outgoing",
                 }
             )
@@ -393,53 +397,41 @@ class EquisisMailService(models.AbstractModel):
         Several background jobs run this at once (``ir_cron_equisis_send``
         and its workers), each with its own database connection: a job takes
         the next chunk of the queue that no other job holds (``SKIP LOCKED``),
-        prepares its mails, commits, and delivers them. PDFs of the host's
-        pipeline wait mostly on wkhtmltopdf's print delay, so jobs overlap
-        that wait, through the host's own scheduler.
+        prepares its mails and commits. PDFs of the host's pipeline wait
+        mostly on wkhtmltopdf's print delay, so jobs overlap that wait,
+        through the host's own scheduler. The main job delivers.
 
-        A mail prepared but not delivered (its job died) stays outgoing; the
-        host's mail queue sends it, or a later run once it is old enough not
-        to be another job's. Either way the host writes a mail's state before
-        sending it, so a second sender fails to serialize instead of sending
-        it twice. Only the main job (``main``) records outcomes and delivers
-        what dead jobs left.
+        A mail prepared but not delivered stays outgoing; the next main run
+        delivers it, or the host's mail queue, whichever comes first: the host
+        writes a mail's state before sending it, so a second sender fails to
+        serialize instead of sending it twice. Only the main job (``main``)
+        records outcomes and delivers; a worker that ends calls it.
         """
-        Mail = self.env["mail.mail"].sudo()
-        orphans = Mail
+        delivered = self.env["mail.mail"].sudo()
         if main:
             self._record_outcomes()
-            orphans = Mail.search(
-                [
-                    ("equisis_model", "!=", False),
-                    ("state", "=", "outgoing"),
-                    (
-                        "create_date",
-                        "<",
-                        fields.Datetime.subtract(
-                            fields.Datetime.now(), minutes=ORPHAN_MINUTES
-                        ),
-                    ),
-                    "|",
-                    ("scheduled_date", "=", False),
-                    ("scheduled_date", "<=", fields.Datetime.now()),
-                ]
-            )
+            delivered |= self._deliver_ready()
         Queue = self.env["equisis.mail.queue"].sudo()
         self.env["ir.cron"]._commit_progress(remaining=Queue.search_count([]))
-        delivered = orphans
-        orphans._equisis_deliver()
         failed_by_author = defaultdict(list)
         while True:
-            chunk = Queue.search([], order="id").try_lock_for_update(limit=CHUNK)
+            chunk = self._next_chunk()
             if not chunk:
                 break
-            mails = self._prepare_chunk(chunk, failed_by_author)
+            self.with_context(equisis_background=True)._prepare_chunk(
+                chunk, failed_by_author
+            )
             chunk.unlink()
             remaining = self.env["ir.cron"]._commit_progress(len(chunk))
-            mails._equisis_deliver()
-            delivered |= mails
+            if main:
+                delivered |= self._deliver_ready()
             if not remaining:
                 break
+        if main:
+            delivered |= self._deliver_ready()
+        else:
+            # What this worker made is delivered by the main job.
+            self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger()
         # Tell each author what left and what did not; a mail held back by
         # the personal server's limit is neither yet.
         sent_by_author = defaultdict(list)
@@ -451,6 +443,57 @@ class EquisisMailService(models.AbstractModel):
         self._notify_authors(sent_by_author, is_success=True)
         self._notify_authors(failed_by_author, is_success=False)
         self._post_summaries(sent_by_author, failed_by_author)
+
+    @api.model
+    def _deliver_ready(self):
+        """Deliver the mails the background jobs made, and those a send
+        window made but a dead process left, once due.
+
+        Only the main job delivers: the host counts each personal server's
+        mails per minute on the server's row, which parallel deliveries
+        would update at once.
+        """
+        now = fields.Datetime.now()
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "!=", False),
+                    ("state", "=", "outgoing"),
+                    "|",
+                    ("equisis_background", "=", True),
+                    (
+                        "create_date",
+                        "<",
+                        fields.Datetime.subtract(now, minutes=ORPHAN_MINUTES),
+                    ),
+                    "|",
+                    ("scheduled_date", "=", False),
+                    ("scheduled_date", "<=", now),
+                ],
+                order="id",
+            )
+        )
+        mails._equisis_deliver()
+        return mails
+
+    @api.model
+    def _next_chunk(self):
+        """The next queue entries that no other job holds, locked for this one.
+
+        Another job may remove entries between this transaction's snapshot
+        and the lock; the lock then fails to serialize, and the look-up is
+        made again on a new snapshot.
+        """
+        Queue = self.env["equisis.mail.queue"].sudo()
+        for _attempt in range(10):
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                    return Queue.search([], order="id").try_lock_for_update(limit=CHUNK)
+            except psycopg2.errors.SerializationFailure:
+                self.env["ir.cron"]._commit_progress()
+        return Queue
 
     @api.model
     def _prepare_chunk(self, chunk, failed_by_author):
@@ -560,15 +603,15 @@ class EquisisMailService(models.AbstractModel):
                 for document in failed_by_author.get(partner.id, [])
                 if document
             ]
-            _ = self.with_context(lang=partner.lang).env._
-            body = Markup("<p>%s</p>") % _(
+            env = self.with_context(lang=partner.lang).env
+            body = Markup("<p>%s</p>") % env._(
                 "Background sending: %(sent)s mail(s) sent, %(failed)s not sent.",
                 sent=len(sent),
                 failed=len(failed),
             )
             if failed:
                 body += Markup("<p>%s</p><ul>%s</ul>") % (
-                    _("See why on each document, fix it and use “Retry e-mail”:"),
+                    env._("See why on each document, fix it and use “Retry e-mail”:"),
                     Markup().join(
                         Markup('<li><a href="/odoo/%s/%s">%s</a></li>')
                         % (document._name, document.id, document.display_name)
@@ -579,7 +622,7 @@ class EquisisMailService(models.AbstractModel):
             # host's queue, like any other notification.
             partner.message_notify(
                 partner_ids=partner.ids,
-                subject=_("Documents sent by e-mail"),
+                subject=env._("Documents sent by e-mail"),
                 body=body,
                 force_send=False,
             )

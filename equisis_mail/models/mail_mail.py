@@ -32,6 +32,12 @@ class MailMail(models.Model):
         index="btree_not_null",
         readonly=True,
     )
+    equisis_background = fields.Boolean(
+        string="Made in the Background",
+        readonly=True,
+        copy=False,
+        help="Made by a background job: the main job delivers it.",
+    )
     equisis_bcc = fields.Char(
         string="Envelope BCC",
         readonly=True,

@@ -379,8 +379,8 @@ class TestSend(EquisisSendCase):
                 force_report_rendering=True
             )._cron_send()
         self.assertEqual(len(self.smtp.received), 3)
-        # Two chunks, one SMTP session for the run.
-        self.assertEqual(self.smtp.state.connections, 1)
+        # Two chunks, each delivered as soon as it is made: one SMTP session each.
+        self.assertEqual(self.smtp.state.connections, 2)
         self.assertTrue(all(moves.mapped("is_move_sent")))
         self.assertFalse(self.queued(moves))
         self.assertTrue(all(r.login == "sender-login" for r in self.smtp.received))
