@@ -12,6 +12,7 @@
     "license": "LGPL-3",
     "depends": ["equisis_mail", "purchase"],
     "data": [
+        "security/equisis_mail_purchase_security.xml",
         "security/ir.model.access.csv",
         "data/equisis_letter_data.xml",
         "data/ir_actions_server_data.xml",

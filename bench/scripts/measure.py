@@ -216,15 +216,19 @@ elif CASE == "window":
     result["host_window_s"], result["host_window_queries"] = timed(open_host_window)
     env.cr.rollback()
 else:
-    if CASE == "host_tuned":
+    if CASE in ("host_tuned", "addon_tuned"):
         env["ir.config_parameter"].sudo().set_param("report.print_delay", "0")
         env.cr.commit()
-    send = addon_send if CASE == "addon" else host_send
+    send = addon_send if CASE.startswith("addon") else host_send
     for phase in ("fresh", "existing"):
         connections = Counter.connections
         mails = {}
         seconds, queries = timed(lambda mails=mails: mails.update(count=send()))
-        key = phase if CASE == "addon" else ("send" if phase == "fresh" else "existing")
+        key = (
+            phase
+            if CASE.startswith("addon")
+            else ("send" if phase == "fresh" else "existing")
+        )
         result[f"{key}_s"] = seconds
         result[f"{key}_queries"] = queries
         result[f"{key}_mails"] = mails["count"]

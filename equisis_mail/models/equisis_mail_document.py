@@ -147,11 +147,14 @@ class EquisisMailDocument(models.AbstractModel):
         raise NotImplementedError
 
     def _equisis_is_sent(self):
-        """Whether the host considers this document sent."""
-        return False
+        """Whether the host considers this document sent: for orders, their
+        "sent" state (quotation or RFQ sent)."""
+        return "state" in self._fields and self.state == "sent"
 
     def _equisis_document_problem(self):
         """Why this document cannot be mailed at all (its state), if it cannot."""
+        if "state" in self._fields and self.state == "cancel":
+            return self.env._("%(name)s is cancelled.", name=self.display_name)
         return False
 
     def _equisis_partner(self):

@@ -227,6 +227,34 @@ class EquisisMailService(models.AbstractModel):
         )
 
     @api.model
+    def _last_sent_mails(self, documents):
+        """The latest mail of this addon that left for each document.
+
+        :param documents: [(model, id)]
+        :return: {(model, id): mail id}
+        """
+        result = {}
+        by_model = defaultdict(list)
+        for model, res_id in documents:
+            by_model[model].append(res_id)
+        for model, ids in by_model.items():
+            for res_id, last_id in (
+                self.env["mail.mail"]
+                .sudo()
+                ._read_group(
+                    [
+                        ("equisis_model", "=", model),
+                        ("equisis_res_id", "in", ids),
+                        ("state", "=", "sent"),
+                    ],
+                    ["equisis_res_id"],
+                    ["id:max"],
+                )
+            ):
+                result[(model, res_id)] = last_id
+        return result
+
+    @api.model
     def _check_request(self, values_by_record):
         """Refuse what the current user may not send, as if they attached
         every file now: documents they may not change, files they may not

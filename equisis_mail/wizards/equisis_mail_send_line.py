@@ -107,6 +107,11 @@ class EquisisMailSendLine(models.TransientModel):
         help="Whether the document had been sent when the window was opened: "
         "sending it again is then a choice, not a collision.",
     )
+    last_mail_when_opened = fields.Integer(
+        readonly=True,
+        help="The document's latest mail of this addon when the window was "
+        "opened: a newer one means someone mailed it meanwhile.",
+    )
     document_error = fields.Char(
         readonly=True,
         help="Why the document's own files could not be made (the host's "
@@ -356,6 +361,9 @@ class EquisisMailSendLine(models.TransientModel):
         documents = self._documents_by_line()
         waiting = set()
         Service = self.env["equisis.mail.service"]
+        last_sent = Service._last_sent_mails(
+            [(line.res_model, line.res_id) for line in self]
+        )
         for model in set(self.mapped("res_model")):
             waiting.update(
                 (model, document.id)
@@ -383,13 +391,24 @@ class EquisisMailSendLine(models.TransientModel):
                 letters_by_target,
                 (line.res_model, line.res_id) in waiting,
                 line in duplicates,
+                last_sent.get((line.res_model, line.res_id), 0)
+                > line.last_mail_when_opened,
             )
 
     def _find_problem(
-        self, document, max_size, annex_sizes, letter_targets, waiting, duplicate
+        self,
+        document,
+        max_size,
+        annex_sizes,
+        letter_targets,
+        waiting,
+        duplicate,
+        mailed_since,
     ):
         """The first reason this line cannot be sent, in the user's language."""
-        problem = self._find_document_problem(document, waiting, duplicate)
+        problem = self._find_document_problem(
+            document, waiting, duplicate, mailed_since
+        )
         if problem:
             return problem
         valid, invalid = split_recipients(self.email_to)
@@ -405,6 +424,11 @@ class EquisisMailSendLine(models.TransientModel):
                     "No accompanying letter exists for this kind of document."
                 )
             return self.env._("Choose an accompanying letter.")
+        if self.letter_id.target != self.target:
+            return self.env._(
+                "The letter %(code)s is for another kind of document.",
+                code=self.letter_id.code,
+            )
         if self.render_error:
             return self.render_error
         if self.document_error:
@@ -447,18 +471,16 @@ class EquisisMailSendLine(models.TransientModel):
             last_sent[(mail.equisis_model, mail.equisis_res_id)] = mail.date
         for line in self:
             document = documents[line]
-            if not document or not document._equisis_is_sent():
-                line.sent_note = False
-                continue
             when = last_sent.get((line.res_model, line.res_id))
-            line.sent_note = (
-                self.env._(
+            if document and when:
+                line.sent_note = self.env._(
                     "Sent on %(date)s",
                     date=format_datetime(self.env, when, dt_format="short"),
                 )
-                if when
-                else self.env._("Sent already")
-            )
+            elif document and document._equisis_is_sent():
+                line.sent_note = self.env._("Sent already")
+            else:
+                line.sent_note = False
 
     @api.depends("res_model", "res_id")
     def _compute_sending_note(self):
@@ -473,7 +495,7 @@ class EquisisMailSendLine(models.TransientModel):
         for line in self:
             line.sending_note = notes.get(line.res_model, {}).get(line.res_id, False)
 
-    def _find_document_problem(self, document, waiting, duplicate):
+    def _find_document_problem(self, document, waiting, duplicate, mailed_since):
         """Why the document itself cannot go now, if it cannot."""
         if not document:
             return self.env._("The document no longer exists.")
@@ -484,7 +506,7 @@ class EquisisMailSendLine(models.TransientModel):
             return self.env._(
                 "%(name)s is already waiting to be sent.", name=document.display_name
             )
-        if document._equisis_is_sent() and not self.sent_when_opened:
+        if mailed_since or (document._equisis_is_sent() and not self.sent_when_opened):
             return self.env._(
                 "%(name)s was sent from elsewhere after this window was opened.",
                 name=document.display_name,

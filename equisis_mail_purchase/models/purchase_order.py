@@ -23,16 +23,6 @@ class PurchaseOrder(models.Model):
             return self.env.ref("purchase.report_purchase_quotation")
         return self.env.ref("purchase.action_report_purchase_order")
 
-    def _equisis_is_sent(self):
-        return self.state == "sent"
-
-    def _equisis_document_problem(self):
-        if self.state == "cancel":
-            return self.env._(
-                "The order %(name)s is cancelled.", name=self.display_name
-            )
-        return False
-
     def _equisis_mark_sent(self, mails):
         # The host's own step for a mailed RFQ (``print_quotation`` and the
         # composer's ``mark_rfq_as_sent``): a draft becomes "RFQ Sent".

@@ -17,16 +17,6 @@ class SaleOrder(models.Model):
     def _equisis_default_report(self):
         return self.env.ref("sale.action_report_saleorder")
 
-    def _equisis_is_sent(self):
-        return self.state == "sent"
-
-    def _equisis_document_problem(self):
-        if self.state == "cancel":
-            return self.env._(
-                "The order %(name)s is cancelled.", name=self.display_name
-            )
-        return False
-
     def _equisis_mark_sent(self, mails):
         self.filtered(lambda order: order.state == "draft").action_quotation_sent()
         return super()._equisis_mark_sent(mails)

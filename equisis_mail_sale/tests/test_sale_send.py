@@ -1,7 +1,7 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -178,6 +178,54 @@ class TestSaleSend(EquisisSendCase):
         order.user_id = self.sender
         with self.assertRaises(AccessError):
             self.open_sale_window(order, user=colleague)
+
+    def test_confirmed_order_mailed_meanwhile_is_not_mailed_twice(self):
+        """Mailing an order changes nothing on it: the window knows it was
+        mailed from the addon's own mails."""
+        order = self.make_order(self.en_partner)
+        order.action_confirm()
+        first = self.open_sale_window(order)
+        second = self.open_sale_window(order)
+        self.send(first)
+        self.assertIn("was sent from elsewhere", second.line_ids.problem)
+        with self.assertRaises(UserError):
+            self.send(second)
+        self.assertEqual(len(self.smtp.received), 1)
+        # Opened afterwards, sending it again is a choice.
+        third = self.open_sale_window(order)
+        self.assertFalse(third.line_ids.problem)
+        self.assertIn("Sent on", third.line_ids.sent_note or "")
+
+    def test_sales_managers_change_sales_letters_only(self):
+        manager = self.env["res.users"].create(
+            {
+                "name": "Sales Manager",
+                "login": "sales_manager",
+                "email": "sm@example.com",
+                "group_ids": [
+                    Command.link(self.env.ref("sales_team.group_sale_manager").id)
+                ],
+            }
+        )
+        Letter = self.env["equisis.letter"].with_user(manager)
+        sale_form = self.env.ref("equisis_mail_sale.letter_print_sale_order")
+        sale_form.with_user(manager).sequence = 3
+        invoice_form = self.env.ref("equisis_mail.letter_print_invoice")
+        self.assertEqual(invoice_form.with_user(manager).code, "PF-INV")
+        with self.assertRaises(AccessError):
+            invoice_form.with_user(manager).report_id = self.env.ref(
+                "account.account_invoices_without_payment"
+            )
+        with self.assertRaises(AccessError):
+            Letter.create(
+                {
+                    "code": "HIJACK",
+                    "name": "Invoice",
+                    "letter_type": "accompaniment",
+                    "target": "out_invoice",
+                    "body_html": "<p>Pay to BE00 0000 0000 0000.</p>",
+                }
+            )
 
     def test_letter_targets_sales_orders(self):
         letter = self.env.ref("equisis_mail_sale.letter_sale_order_en")
