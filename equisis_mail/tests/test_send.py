@@ -461,6 +461,29 @@ class TestSend(EquisisSendCase):
             dict(self.smtp.received[0].attachments())["extra.txt"], b"extra"
         )
 
+    def test_each_annex_shows_once_in_the_detail(self):
+        move = self.make_invoice(self.fr)
+        own = self.env["ir.attachment"].create(
+            {
+                "name": "plan.txt",
+                "raw": b"plan",
+                "res_model": "account.move",
+                "res_id": move.id,
+            }
+        )
+        line = self.open_wizard(move).line_ids
+        uploads = self.env["ir.attachment"].with_user(self.sender)
+        first, second = (
+            uploads.create({"name": f"{name}.txt", "raw": name.encode()})
+            for name in ("first", "second")
+        )
+        line.attachment_ids = [Command.link(own.id), Command.link(first.id)]
+        # The document's file is a tick; only the added file is in "Your Files".
+        self.assertEqual(line.available_annex_ids, own)
+        self.assertEqual(line.upload_ids, first)
+        line.upload_ids = [Command.set(second.ids)]
+        self.assertEqual(line.attachment_ids, own | second)
+
     def test_annex_uploaded_in_the_window_goes_with_a_background_batch(self):
         """The window is gone when the batch runs; its uploads still go."""
         self.env["ir.config_parameter"].set_param(

@@ -88,6 +88,14 @@ class EquisisMailSendLine(models.TransientModel):
         string="Annexes",
         help="Files that go with the document's PDF.",
     )
+    upload_ids = fields.Many2many(
+        comodel_name="ir.attachment",
+        compute="_compute_upload_ids",
+        inverse="_inverse_upload_ids",
+        string="Your Files",
+        help="Files added in this window; the document's own files are ticked "
+        "in the list of its attachments.",
+    )
     available_annex_ids = fields.Many2many(
         comodel_name="ir.attachment",
         compute="_compute_available_annex_ids",
@@ -296,6 +304,19 @@ class EquisisMailSendLine(models.TransientModel):
             line.available_annex_ids = annexes.get(line.res_model, {}).get(
                 line.res_id, []
             )
+
+    @api.depends("attachment_ids", "available_annex_ids")
+    def _compute_upload_ids(self):
+        """The annexes that are not the document's own: each file shows once
+        in the line's detail."""
+        for line in self:
+            line.upload_ids = line.attachment_ids - line.available_annex_ids
+
+    def _inverse_upload_ids(self):
+        for line in self:
+            line.attachment_ids = (
+                line.attachment_ids & line.available_annex_ids
+            ) | line.upload_ids
 
     @api.depends("res_model", "res_id", "wizard_id.print_form_id")
     def _compute_report_id(self):
