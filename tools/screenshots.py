@@ -103,6 +103,14 @@ class Browser:
             time.sleep(0.3)
         raise TimeoutError(f"{selector} did not appear")
 
+    def do_action(self, action):
+        """Run an action the server returned, as the web client would."""
+        self.evaluate(
+            "odoo.__WOWL_DEBUG__.root.env.services.action.doAction("
+            + json.dumps(action)
+            + ")"
+        )
+
     def goto(self, url, selector):
         self.call("Page.navigate", url=url)
         self.wait_for(selector)
@@ -201,11 +209,7 @@ def main():
         browser.goto(
             f"{URL}/odoo/action-account.action_move_out_invoice_type", ".o_list_view"
         )
-        browser.evaluate(
-            "odoo.__WOWL_DEBUG__.root.env.services.action.doAction("
-            + json.dumps(action)
-            + ")"
-        )
+        browser.do_action(action)
         browser.wait_for(".modal .o_data_row.text-danger")
         browser.shoot("send-window")
 
@@ -220,11 +224,7 @@ def main():
         browser.goto(
             f"{URL}/odoo/action-sale.action_quotations_with_onboarding", ".o_list_view"
         )
-        browser.evaluate(
-            "odoo.__WOWL_DEBUG__.root.env.services.action.doAction("
-            + json.dumps(action)
-            + ")"
-        )
+        browser.do_action(action)
         browser.wait_for(".modal .o_data_row")
         browser.shoot("send-window-quotations")
 
@@ -238,11 +238,7 @@ def main():
         )
         action = call("res.partner", "action_equisis_open_mail_to", partners)
         browser.goto(f"{URL}/odoo/contacts?view_type=list", ".o_list_view")
-        browser.evaluate(
-            "odoo.__WOWL_DEBUG__.root.env.services.action.doAction("
-            + json.dumps(action)
-            + ")"
-        )
+        browser.do_action(action)
         browser.wait_for(".modal div[name=use_bcc]")
         browser.shoot("mail-to")
     finally:
