@@ -244,8 +244,10 @@ class EquisisMailDocument(models.AbstractModel):
 
     def _equisis_mark_sent(self, mails):
         """Called once the SMTP server accepted the mails of these documents."""
-        for mail in mails.filtered("equisis_refused"):
-            mail._equisis_document()._message_log(
+        for mail in mails.filtered(
+            lambda mail: mail.equisis_refused and mail.equisis_res_id in self.ids
+        ):
+            self.browse(mail.equisis_res_id)._message_log(
                 body=Markup("<p>%s</p><pre>%s</pre>")
                 % (
                     self.env._(
@@ -259,8 +261,8 @@ class EquisisMailDocument(models.AbstractModel):
 
     def _equisis_mark_failed(self, mails):
         """Called once the mails of these documents failed."""
-        for mail in mails:
-            mail._equisis_document()._message_log(
+        for mail in mails.filtered(lambda mail: mail.equisis_res_id in self.ids):
+            self.browse(mail.equisis_res_id)._message_log(
                 body=Markup("<p>%s</p><p>%s</p>")
                 % (
                     self.env._(

@@ -21,8 +21,9 @@ CHUNK = 20
 # A send window's mail still outgoing after this long was left by a process
 # that died: the main background job delivers it.
 ORPHAN_MINUTES = 5
-# The background jobs that share the queue (the first one also records
-# outcomes); each holds one database connection while it runs.
+# The background jobs that share the queue (the first one, the main job, also
+# delivers and records outcomes); each holds one database connection while it
+# runs.
 WORKER_CRONS = (
     "equisis_mail.ir_cron_equisis_send",
     "equisis_mail.ir_cron_equisis_send_2",
@@ -463,11 +464,12 @@ class EquisisMailService(models.AbstractModel):
         # Tell each author what left and what did not; a mail held back by
         # the personal server's limit is neither yet.
         sent_by_author = defaultdict(list)
+        document_by_mail = delivered._equisis_documents_by_mail()
         for mail in delivered:
             if mail.state == "sent":
-                sent_by_author[mail.author_id.id].append(mail._equisis_document())
+                sent_by_author[mail.author_id.id].append(document_by_mail[mail])
             elif mail.state == "exception":
-                failed_by_author[mail.author_id.id].append(mail._equisis_document())
+                failed_by_author[mail.author_id.id].append(document_by_mail[mail])
         self._notify_authors(sent_by_author, is_success=True)
         self._notify_authors(failed_by_author, is_success=False)
         self._post_summaries(sent_by_author, failed_by_author)
@@ -525,8 +527,9 @@ class EquisisMailService(models.AbstractModel):
 
     @api.model
     def _prepare_chunk(self, chunk, failed_by_author):
-        """The mails of these queue entries, each made as its sender; what
-        cannot be sent is said on its document and noted for its author."""
+        """Make the mails of these queue entries, each as its sender; what
+        cannot be sent is said on its document and noted for its author. The
+        main job delivers the mails."""
         # Documents deleted since they were queued are dropped.
         existing = {
             (document._name, document.id): document
@@ -542,7 +545,6 @@ class EquisisMailService(models.AbstractModel):
                 groups[(entry.create_uid, document.sudo().company_id)][document] = (
                     entry.values
                 )
-        prepared = self.env["mail.mail"].sudo()
         for (author, company), values_by_record in groups.items():
             if not author.active:
                 for record in values_by_record:
@@ -562,15 +564,12 @@ class EquisisMailService(models.AbstractModel):
             try:
                 with self.env.cr.savepoint():
                     service._check_request(values_by_record)
-                    mails, errors = service._prepare_mails(values_by_record)
+                    _mails, errors = service._prepare_mails(values_by_record)
             except (AccessError, UserError, ValidationError) as error:
                 errors = dict.fromkeys(values_by_record, str(error))
-                mails = self.env["mail.mail"]
             for record, error in errors.items():
                 self._log_not_sent(record, error)
                 failed_by_author[author.partner_id.id].append(record)
-            prepared |= mails
-        return prepared
 
     @api.model
     def _record_outcomes(self):

@@ -292,7 +292,8 @@ class EquisisMailSend(models.TransientModel):
         if not lines:
             raise UserError(self.env._("There is nothing left to send."))
         Service = self.env["equisis.mail.service"]
-        documents = [line._document() for line in lines]
+        document_by_line = lines._documents_by_line()
+        documents = [document for document in document_by_line.values() if document]
         Service._check_document_models(documents)
         # Under the claim, a document another user sent meanwhile is seen as
         # sent, and its line turns red instead of mailing it a second time.
@@ -315,10 +316,10 @@ class EquisisMailSend(models.TransientModel):
             )
         ready._save_typed_addresses()
         result = Service._send(
-            {line._document(): line._sending_values() for line in ready}
+            {document_by_line[line]: line._sending_values() for line in ready}
         )
         for line in ready:
-            line.document_error = result["errors"].get(line._document(), False)
+            line.document_error = result["errors"].get(document_by_line[line], False)
         done = ready.filtered(lambda line: not line.document_error)
         self.write(
             {

@@ -181,6 +181,17 @@ class EquisisMailSendLine(models.TransientModel):
             line: existing.get((line.res_model, line.res_id), None) for line in self
         }
 
+    def _documents_per_model(self):
+        """The lines' existing documents, one recordset per model.
+
+        :return: {model: recordset}
+        """
+        documents = defaultdict(set)
+        for document in self._documents_by_line().values():
+            if document:
+                documents[document._name].add(document.id)
+        return {model: self.env[model].browse(ids) for model, ids in documents.items()}
+
     @api.depends("res_model", "res_id")
     def _compute_document_name(self):
         for line, document in self._documents_by_line().items():
@@ -292,14 +303,10 @@ class EquisisMailSendLine(models.TransientModel):
 
     @api.depends("res_model", "res_id")
     def _compute_available_annex_ids(self):
-        documents = self._documents_by_line()
-        annexes = {}
-        for model in set(self.mapped("res_model")):
-            annexes[model] = self.env["equisis.mail.send"]._annexes_by_document(
-                self.env[model].browse(
-                    [d.id for line, d in documents.items() if d and d._name == model]
-                )
-            )
+        annexes = {
+            model: self.env["equisis.mail.send"]._annexes_by_document(documents)
+            for model, documents in self._documents_per_model().items()
+        }
         for line in self:
             line.available_annex_ids = annexes.get(line.res_model, {}).get(
                 line.res_id, []
@@ -321,20 +328,13 @@ class EquisisMailSendLine(models.TransientModel):
     @api.depends("res_model", "res_id", "wizard_id.print_form_id")
     def _compute_report_id(self):
         documents = self._documents_by_line()
-        forms = {}
-        for model in set(self.mapped("res_model")):
-            forms.update(
-                {
-                    (model, res_id): letter
-                    for res_id, letter in self.env["equisis.letter"]
-                    ._choose_print_forms(
-                        self.env[model].browse(
-                            [d.id for d in documents.values() if d and d._name == model]
-                        )
-                    )
-                    .items()
-                }
-            )
+        forms = {
+            (model, res_id): letter
+            for model, model_documents in self._documents_per_model().items()
+            for res_id, letter in self.env["equisis.letter"]
+            ._choose_print_forms(model_documents)
+            .items()
+        }
         for line in self:
             document = documents[line]
             if not document:
@@ -380,20 +380,15 @@ class EquisisMailSendLine(models.TransientModel):
             .mapped("target")
         }
         documents = self._documents_by_line()
-        waiting = set()
         Service = self.env["equisis.mail.service"]
         last_sent = Service._last_sent_mails(
             [(line.res_model, line.res_id) for line in self]
         )
-        for model in set(self.mapped("res_model")):
-            waiting.update(
-                (model, document.id)
-                for document in Service._waiting(
-                    self.env[model].browse(
-                        [d.id for d in documents.values() if d and d._name == model]
-                    )
-                )
-            )
+        waiting = {
+            (model, document.id)
+            for model, model_documents in self._documents_per_model().items()
+            for document in Service._waiting(model_documents)
+        }
         # A document goes once: a second line for it (over RPC) is red.
         first_line = {}
         for line in self.wizard_id.line_ids:
@@ -476,23 +471,16 @@ class EquisisMailSendLine(models.TransientModel):
     @api.depends("res_model", "res_id")
     def _compute_sent_note(self):
         documents = self._documents_by_line()
-        last_sent = {}
-        for mail in (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("equisis_model", "in", list(set(self.mapped("res_model")))),
-                    ("equisis_res_id", "in", self.mapped("res_id")),
-                    ("state", "=", "sent"),
-                ],
-                order="id",
-            )
-        ):
-            last_sent[(mail.equisis_model, mail.equisis_res_id)] = mail.date
+        last_sent = self.env["equisis.mail.service"]._last_sent_mails(
+            [(line.res_model, line.res_id) for line in self]
+        )
+        sent_on = {
+            mail.id: mail.date
+            for mail in self.env["mail.mail"].sudo().browse(last_sent.values())
+        }
         for line in self:
             document = documents[line]
-            when = last_sent.get((line.res_model, line.res_id))
+            when = sent_on.get(last_sent.get((line.res_model, line.res_id)))
             if document and when:
                 line.sent_note = self.env._(
                     "Sent on %(date)s",
@@ -505,14 +493,10 @@ class EquisisMailSendLine(models.TransientModel):
 
     @api.depends("res_model", "res_id")
     def _compute_sending_note(self):
-        documents = self._documents_by_line()
-        notes = {}
-        for model in set(self.mapped("res_model")):
-            notes[model] = (
-                self.env[model]
-                .browse([d.id for d in documents.values() if d and d._name == model])
-                ._equisis_sending_notes()
-            )
+        notes = {
+            model: documents._equisis_sending_notes()
+            for model, documents in self._documents_per_model().items()
+        }
         for line in self:
             line.sending_note = notes.get(line.res_model, {}).get(line.res_id, False)
 
