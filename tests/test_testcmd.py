@@ -49,3 +49,16 @@ def test_without_odoo_fails_in_ci_only(testcmd, capsys):
     out = capsys.readouterr().out
     assert "ODOO_BIN" in out
     assert "odoo: 0 passed, 1 failed" in out
+
+
+def test_unpatched_test_selected_by_tags(testcmd):
+    select = testcmd.selects_unpatched_test
+    assert select(None)
+    assert select("/equisis_mail")
+    assert select("/equisis_mail:TestWkhtmltopdf")
+    assert select("/equisis_mail:TestWkhtmltopdf.test_one_per_call_without_patched_qt")
+    assert not select("/equisis_mail:TestWkhtmltopdf.test_batch_with_patched_qt")
+    assert not select("/equisis_mail:TestSend")
+    assert not select("/equisis_mail_sale")
+    assert not select("-/equisis_mail")
+    assert select("/equisis_mail_sale,/equisis_mail")

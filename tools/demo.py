@@ -7,6 +7,8 @@ to the code at hand).
 - PostgreSQL: a cluster of our own in ``.demo/pg`` (git-ignored), port 54329.
 - Mail: a catcher on 127.0.0.1:2525 stores every mail in ``.demo/mails``.
 - Odoo: database ``equisis_demo``, login admin / admin.
+- wkhtmltopdf: a build with patched Qt, as in production, fetched once into
+  ``.cache/wkhtmltopdf`` (git-ignored) and first on Odoo's PATH.
 """
 
 import os
@@ -72,6 +74,7 @@ def main():
     harness.ensure_debian_packages(["initdb", "wkhtmltopdf"])
     python = harness.odoo_python(odoo_bin)
     harness.ensure_odoo_python_packages(python)
+    env, _wkhtmltopdf, _version = harness.wkhtmltopdf_env(python)
     DEMO.mkdir(exist_ok=True)
     cluster = harness.PgCluster(datadir=DEMO / "pg", port=PG_PORT)
     catcher = None
@@ -104,6 +107,7 @@ def main():
                     "warn",
                 ),
                 check=True,
+                env=env,
             )
             if not database_ready(cluster):
                 sys.exit("The demo database could not be created: see the log above.")
@@ -125,6 +129,7 @@ def main():
                     "warn",
                 ),
                 check=True,
+                env=env,
             )
         with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
             script.write(SETUP_SCRIPT.format(smtp=SMTP_PORT, http=HTTP_PORT))
@@ -141,6 +146,7 @@ def main():
                 stdin=stdin,
                 check=True,
                 stdout=subprocess.DEVNULL,
+                env=env,
             )
         os.unlink(script.name)
         harness.say(
@@ -157,7 +163,8 @@ def main():
                 "127.0.0.1",
                 "--log-level",
                 "info",
-            )
+            ),
+            env=env,
         )
         try:
             server.wait()

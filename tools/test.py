@@ -44,6 +44,16 @@ RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 STARTING_LINE = re.compile(
     r"odoo\.addons\.equisis_mail\w*\.tests\.\w+: Starting (\w+)\.(\w+)"
 )
+# The test that needs a wkhtmltopdf without patched Qt (Debian's): a second
+# Odoo run on the suite's database, with the system's wkhtmltopdf.
+UNPATCHED_TEST = (
+    "equisis_mail",
+    "TestWkhtmltopdf",
+    "test_one_per_call_without_patched_qt",
+)
+TEST_TAG = re.compile(
+    r"^(?P<tag>[\w-]*)(?:/(?P<module>\w+))?(?::(?P<cls>\w+))?(?:\.(?P<method>\w+))?$"
+)
 
 
 def tools_python():
@@ -172,10 +182,80 @@ def export_pot(odoo_bin, cluster, workdir, addon):
     return output
 
 
+def selects_unpatched_test(test_tags):
+    """Whether Odoo's --test-tags select the test run with Debian's
+    wkhtmltopdf (no tags: the whole suite does)."""
+    if not test_tags:
+        return True
+    module, cls, method = UNPATCHED_TEST
+    for spec in test_tags.split(","):
+        match = TEST_TAG.match(spec.strip())
+        if (
+            match
+            and not spec.strip().startswith("-")
+            and match["tag"] in ("", "standard", "post_install")
+            and match["module"] in (None, module)
+            and match["cls"] in (None, cls)
+            and match["method"] in (None, method)
+        ):
+            return True
+    return False
+
+
+def unpatched_pass(odoo_bin, cluster, workdir, test_tags, wkhtmltopdf_version):
+    """Run the test of Debian's wkhtmltopdf in a second Odoo run on the
+    suite's database, when the suite ran with the patched build: Odoo reads
+    which wkhtmltopdf to use once per process.
+
+    :return: (its log's path, Odoo's exit code), or None when not run
+    """
+    if harness.PATCHED_QT not in wkhtmltopdf_version:
+        return None  # The suite itself ran with an unpatched one.
+    if not selects_unpatched_test(test_tags):
+        return None
+    system = shutil.which("wkhtmltopdf")
+    version = harness.wkhtmltopdf_version(system) if system else ""
+    if not system or harness.PATCHED_QT in version:
+        harness.say(
+            "no wkhtmltopdf without patched Qt on this machine's PATH: "
+            f"{'.'.join(UNPATCHED_TEST[1:])} is skipped"
+        )
+        return None
+    log_path = workdir / "odoo-unpatched.log"
+    harness.say(
+        f"running {'.'.join(UNPATCHED_TEST[1:])} with {system} ({version}) "
+        f"(log: {log_path})"
+    )
+    module, cls, method = UNPATCHED_TEST
+    result = subprocess.run(
+        [
+            *cluster.odoo_command(odoo_bin, "equisis_test", workdir / "data"),
+            "--http-port",
+            str(harness.free_port()),
+            "--test-enable",
+            "--test-tags",
+            f"/{module}:{cls}.{method}",
+            "--stop-after-init",
+            "--no-database-list",
+            "--max-cron-threads",
+            "0",
+            "--log-level",
+            "test",
+            "--logfile",
+            str(log_path),
+        ],
+        check=False,
+        env=dict(os.environ, EQUISIS_TEST_WKHTMLTOPDF="unpatched"),
+    )
+    if result.returncode:
+        harness.say(f"odoo exited with {result.returncode} (unpatched wkhtmltopdf)")
+    return log_path, result.returncode
+
+
 def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
     python = harness.odoo_python(odoo_bin)
     harness.ensure_odoo_python_packages(python)
-    harness.ensure_debian_packages(["initdb", "wkhtmltopdf", "chromium"])
+    harness.ensure_debian_packages(["initdb", "wkhtmltopdf", "chromium", "pdftotext"])
     workdir = Path(tempfile.mkdtemp(prefix="equisis-test-"))
     log_path = workdir / "odoo.log"
     http_port = harness.free_port()
@@ -210,11 +290,25 @@ def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
             "--logfile",
             str(log_path),
         ]
+        env, _wkhtmltopdf, wkhtmltopdf_version = harness.wkhtmltopdf_env(
+            python, dict(os.environ, EQUISIS_TEST_HTTP_PORT=str(http_port))
+        )
         harness.say(f"running the Odoo suite (log: {log_path})")
-        env = dict(os.environ, EQUISIS_TEST_HTTP_PORT=str(http_port))
         result = subprocess.run(command, check=False, env=env)
         subprocess.run(["tail", "-n", "5", str(log_path)], check=False)
         total, failures, unexpected = analyse_odoo_log(log_path)
+        second = unpatched_pass(
+            odoo_bin, cluster, workdir, test_tags, wkhtmltopdf_version
+        )
+        if second:
+            second_log, second_code = second
+            subprocess.run(["tail", "-n", "3", str(second_log)], check=False)
+            more, more_failures, more_unexpected = analyse_odoo_log(second_log)
+            if not more:
+                harness.say("the run with the unpatched wkhtmltopdf ran no test")
+            total += more
+            failures += more_failures + (0 if more else 1) + (1 if second_code else 0)
+            unexpected += more_unexpected
         pot_stale = False
         if tools_py and not test_tags:
             for addon in ADDONS:

@@ -1,6 +1,46 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+import subprocess
+
 from odoo import api, models
+from odoo.tools.misc import find_in_path
+
+_logger = logging.getLogger(__name__)
+
+# {path of a wkhtmltopdf: whether it has patched Qt}, read once per binary.
+_PATCHED_QT = {}
+
+
+def wkhtmltopdf_renders_batches():
+    """Whether the wkhtmltopdf Odoo finds can render several documents in
+    one call: only a build with patched Qt can, Odoo's own test being its
+    ``--version``. A missing one counts as able, so that the host reports
+    it as it always does."""
+    try:
+        binary = find_in_path("wkhtmltopdf")
+    except OSError:
+        return True
+    if not binary:
+        return True
+    if binary not in _PATCHED_QT:
+        try:
+            version = subprocess.run(
+                [binary, "--version"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=60,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            version = ""
+        _PATCHED_QT[binary] = "(with patched qt)" in version
+        if not _PATCHED_QT[binary]:
+            _logger.info(
+                "%s has no patched Qt: invoice PDFs are rendered one per call",
+                binary,
+            )
+    return _PATCHED_QT[binary]
 
 
 class AccountMoveSend(models.AbstractModel):
@@ -48,10 +88,9 @@ class AccountMoveSend(models.AbstractModel):
         # constraints); a vendor bill's mail carries its print form alone.
         documents = moves.filtered(lambda move: not self._get_move_constraints(move))
         moves_data = self._equisis_documents_data(documents)
-        if moves_data:
-            self.with_context(equisis_mail_documents=True)._generate_invoice_documents(
-                moves_data
-            )
+        sender = self.with_context(equisis_mail_documents=True)
+        for batch in self._equisis_pdf_batches(moves_data):
+            sender._generate_invoice_documents(batch)
         files, errors = {}, {}
         for_mail_only = [(move, report_by_id[move.id]) for move in moves - documents]
         for move, data in moves_data.items():
@@ -70,6 +109,24 @@ class AccountMoveSend(models.AbstractModel):
                 move.id, self.env["ir.attachment"]
             ) | move.with_env(self.env)._equisis_render_mail_pdf(report)
         return files, errors
+
+    @api.model
+    def _equisis_pdf_batches(self, moves_data):
+        """Split the invoices into the host's calls: all at once, the host
+        rendering them in batches of ``account.pdf_generation_batch``; but
+        one invoice to render per call when wkhtmltopdf has no patched Qt,
+        which renders only one document per call (the host would refuse)."""
+        if not moves_data:
+            return []
+        to_render = [move for move in moves_data if not move.invoice_pdf_report_id]
+        if len(to_render) < 2 or wkhtmltopdf_renders_batches():
+            return [moves_data]
+        rendered = {
+            move: data for move, data in moves_data.items() if move not in to_render
+        }
+        return ([rendered] if rendered else []) + [
+            {move: moves_data[move]} for move in to_render
+        ]
 
     @api.model
     def _link_invoice_documents(self, invoices_data):

@@ -282,9 +282,6 @@ class EquisisMailCase(common.TransactionCase):
         # server shares this database and would wait on the test transaction's
         # locks, so point it where nothing answers: PDFs come out unstyled, fast.
         cls.env["ir.config_parameter"].set_param("report.url", "http://127.0.0.1:9")
-        # Debian's wkhtmltopdf renders one document per call: the host's own
-        # batches of invoice PDFs need this, ours go through them.
-        cls.env["ir.config_parameter"].set_param("account.pdf_generation_batch", 0)
         cls.env["ir.mail_server"].search([]).active = False
         cls.default_server = cls.env["ir.mail_server"].create(
             {
