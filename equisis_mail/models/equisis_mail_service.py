@@ -3,12 +3,11 @@
 import logging
 from collections import defaultdict
 
-import psycopg2
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL
 
 from ..utils.addresses import split_recipients
 
@@ -17,19 +16,13 @@ _logger = logging.getLogger(__name__)
 # Above this many documents, sending goes to the background.
 BACKGROUND_THRESHOLD_PARAM = "equisis_mail.background_threshold"
 BACKGROUND_THRESHOLD = 20
-CHUNK = 20
-# A send window's mail still outgoing after this long was left by a process
-# that died: the main background job delivers it.
+# Documents that go through the host's pipeline together in the background:
+# with a wkhtmltopdf with patched Qt, their PDFs are rendered in one call.
+CHUNK_PARAM = "equisis_mail.chunk_size"
+CHUNK = 50
+# A mail of this addon still outgoing after this long was left by a process
+# that died after committing it: the background run delivers it.
 ORPHAN_MINUTES = 5
-# The background jobs that share the queue (the first one, the main job, also
-# delivers and records outcomes); each holds one database connection while it
-# runs.
-WORKER_CRONS = (
-    "equisis_mail.ir_cron_equisis_send",
-    "equisis_mail.ir_cron_equisis_send_2",
-    "equisis_mail.ir_cron_equisis_send_3",
-    "equisis_mail.ir_cron_equisis_send_4",
-)
 
 
 class EquisisMailService(models.AbstractModel):
@@ -314,16 +307,23 @@ class EquisisMailService(models.AbstractModel):
     def _enqueue(self, values_by_record):
         """Leave the mails to the background run; the queue records are made
         by this user (their ``create_uid``) and by no one else."""
-        self.env["equisis.mail.queue"].sudo().create(
-            [
-                {"res_model": record._name, "res_id": record.id, "values": values}
-                for record, values in values_by_record.items()
-            ]
+        entries = (
+            self.env["equisis.mail.queue"]
+            .sudo()
+            .create(
+                [
+                    {"res_model": record._name, "res_id": record.id, "values": values}
+                    for record, values in values_by_record.items()
+                ]
+            )
         )
-        for xmlid in WORKER_CRONS:
-            cron = self.env.ref(xmlid, raise_if_not_found=False)
-            if cron and cron.sudo().active:
-                cron.sudo()._trigger()
+        self._schedule(entries)
+
+    @api.model
+    def _schedule(self, entries):
+        """Have the background engine send these queue entries: Odoo's
+        scheduled action here; ``equisis_mail_queue_job`` makes jobs."""
+        self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger()
 
     @api.model
     def _prepare_mails(self, values_by_record):
@@ -383,9 +383,6 @@ class EquisisMailService(models.AbstractModel):
                     else False,
                     "auto_delete": False,
                     "is_notification": False,
-                    "equisis_background": bool(
-                        self.env.context.get("equisis_background")
-                    ),
                     "state": "outgoing",
                 }
             )
@@ -420,49 +417,191 @@ class EquisisMailService(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_send(self, main=True):
+    def _cron_send(self):
         """Send the queued documents, each as the user who queued it.
 
-        Several background jobs run this at once (``ir_cron_equisis_send``
-        and its workers), each with its own database connection: a job takes
-        the next chunk of the queue that no other job holds (``SKIP LOCKED``),
-        prepares its mails and commits. PDFs of the host's pipeline wait
-        mostly on wkhtmltopdf's print delay, so jobs overlap that wait,
-        through the host's own scheduler. The main job delivers.
-
-        A mail prepared but not delivered stays outgoing; the next main run
-        delivers it, or the host's mail queue, whichever comes first: the host
-        writes a mail's state before sending it, so a second sender fails to
-        serialize instead of sending it twice. Only the main job (``main``)
-        records outcomes and delivers; a worker that ends calls it.
+        Odoo runs one instance of this scheduled action at a time, whatever
+        the number of cron threads or servers; it calls it again while the
+        progress it reports says entries remain. Each chunk goes through the
+        host's document pipeline together (so that a wkhtmltopdf with patched
+        Qt renders its PDFs in one call), and its mails leave right after.
         """
-        delivered = self.env["mail.mail"].sudo()
-        if main:
-            self._record_outcomes()
-            delivered |= self._deliver_ready()
+        self._record_outcomes()
         Queue = self.env["equisis.mail.queue"].sudo()
-        self.env["ir.cron"]._commit_progress(remaining=Queue.search_count([]))
+        Cron = self.env["ir.cron"]
+        time_left = Cron._commit_progress(remaining=Queue.search_count([]))
+        delivered = self.env["mail.mail"].sudo()
         failed_by_author = defaultdict(list)
-        while True:
-            chunk = self._next_chunk()
-            if not chunk:
+        while time_left > 0:
+            entries = Queue.search([], order="id", limit=self._chunk_size())
+            entries = entries.try_lock_for_update()
+            if not entries:
                 break
-            self.with_context(equisis_background=True)._prepare_chunk(
-                chunk, failed_by_author
+            count = len(entries)
+            delivered |= self._send_entries(entries, failed_by_author)
+            time_left = Cron._commit_progress(count)
+        delivered |= self._deliver_left_behind()
+        self._report_run(delivered, failed_by_author)
+
+    @api.model
+    def _chunk_size(self):
+        return int(self.env["ir.config_parameter"].sudo().get_param(CHUNK_PARAM, CHUNK))
+
+    @api.model
+    def _send_entries(self, entries, failed_by_author):
+        """Make and deliver the mails of these queue entries.
+
+        A document's mail and the removal of its queue entry are committed
+        together, after the document pipeline: a pipeline step that commits
+        (several localisations' e-invoice services do) commits no mail, so
+        a run that stops anywhere leaves each document either queued, with
+        no mail, or with its one mail and no queue entry. A document whose
+        files fail for any reason is told so and the others go on.
+
+        :return: the mails delivered
+        """
+        mails = self.env["mail.mail"].sudo()
+        for (author, company), entry_by_record in self._entry_groups(entries):
+            made, failed = self._make_group(author, company, entry_by_record)
+            mails |= made
+            failed_by_author[author.partner_id.id].extend(failed)
+        mails._equisis_deliver()
+        return mails
+
+    @api.model
+    def _entry_groups(self, entries):
+        """The entries by sender and company; those of deleted documents are
+        removed.
+
+        :return: [((res.users, res.company), {record: queue entry})]
+        """
+        groups = defaultdict(dict)
+        for documents in self._by_model(
+            self.env[entry.res_model].browse(entry.res_id) for entry in entries
+        ):
+            existing = documents.exists()
+            for entry in entries.filtered(
+                lambda entry, model=documents._name: entry.res_model == model
+            ):
+                document = existing.browse(entry.res_id) & existing
+                if not document:
+                    entry.unlink()
+                    continue
+                key = (entry.create_uid, document.sudo().company_id)
+                groups[key][document] = entry
+        return list(groups.items())
+
+    @api.model
+    def _make_group(self, author, company, entry_by_record):
+        """Make the mails of one sender and company; on an error no check
+        foresaw, start again from the last commit one document at a time, so
+        that only the document at fault fails.
+
+        :return: (mail.mail made and committed, [records not sent])
+        """
+        try:
+            return self._make_as(author, company, entry_by_record)
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            self.env.cr.rollback()
+            if len(entry_by_record) > 1:
+                _logger.info("A chunk failed: its documents are made one by one")
+                mails, failed = self.env["mail.mail"].sudo(), []
+                for record, entry in entry_by_record.items():
+                    made, not_sent = self._make_group(author, company, {record: entry})
+                    mails |= made
+                    failed += not_sent
+                return mails, failed
+            ((record, entry),) = entry_by_record.items()
+            _logger.warning(
+                "Mail of %s not made: %s", record.display_name, error, exc_info=True
             )
-            chunk.unlink()
-            remaining = self.env["ir.cron"]._commit_progress(len(chunk))
-            if main:
-                delivered |= self._deliver_ready()
-            if not remaining:
-                break
-        if main:
-            delivered |= self._deliver_ready()
+            self._fail_entry(
+                record,
+                entry,
+                self.env._("Its documents could not be made: %(error)s", error=error),
+            )
+            self.env["ir.cron"]._commit_progress()
+            return self.env["mail.mail"].sudo(), [record]
+
+    @api.model
+    def _make_as(self, author, company, entry_by_record):
+        """Make these documents' mails as their sender and commit them with
+        the removal of their entries.
+
+        :return: (mail.mail, [records not sent])
+        """
+        errors = {}
+        mails = self.env["mail.mail"].sudo()
+        if not author.active:
+            errors = dict.fromkeys(
+                entry_by_record,
+                self.env._(
+                    "Its sender, %(user)s, no longer has access.", user=author.name
+                ),
+            )
         else:
-            # What this worker made is delivered by the main job.
-            self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger()
-        # Tell each author what left and what did not; a mail held back by
-        # the personal server's limit is neither yet.
+            service = self.with_user(author).with_company(company or author.company_id)
+            values_by_record = {}
+            for record, entry in entry_by_record.items():
+                try:
+                    service._check_request({record.with_env(service.env): entry.values})
+                except (AccessError, UserError, ValidationError) as error:
+                    errors[record] = str(error)
+                    continue
+                values_by_record[record.with_env(service.env)] = entry.values
+            if values_by_record:
+                mails, more_errors = service._prepare_mails(values_by_record)
+                errors.update(
+                    (record.with_env(self.env), error)
+                    for record, error in more_errors.items()
+                )
+        for record, entry in entry_by_record.items():
+            if record in errors:
+                self._fail_entry(record, entry, errors[record])
+            else:
+                entry.unlink()
+        self.env["ir.cron"]._commit_progress()
+        return mails.with_env(self.env).sudo(), list(errors)
+
+    @api.model
+    def _fail_entry(self, record, entry, error):
+        """Say on the document why its mail was not made."""
+        self._log_not_sent(record, error)
+        entry.unlink()
+
+    @api.model
+    def _deliver_left_behind(self):
+        """Deliver the mails of this addon a process left outgoing when it
+        died between their commit and their delivery: the host's mail queue
+        would send them too, within the hour."""
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "!=", False),
+                    ("state", "=", "outgoing"),
+                    (
+                        "create_date",
+                        "<",
+                        fields.Datetime.subtract(
+                            fields.Datetime.now(), minutes=ORPHAN_MINUTES
+                        ),
+                    ),
+                    "|",
+                    ("scheduled_date", "=", False),
+                    ("scheduled_date", "<=", fields.Datetime.now()),
+                ],
+                order="id",
+            )
+        )
+        mails._equisis_deliver()
+        return mails
+
+    @api.model
+    def _report_run(self, delivered, failed_by_author):
+        """Tell each author what left and what did not; a mail held back by
+        the personal server's limit is neither yet."""
         sent_by_author = defaultdict(list)
         document_by_mail = delivered._equisis_documents_by_mail()
         for mail in delivered:
@@ -475,122 +614,16 @@ class EquisisMailService(models.AbstractModel):
         self._post_summaries(sent_by_author, failed_by_author)
 
     @api.model
-    def _deliver_ready(self):
-        """Deliver the mails the background jobs made, and those a send
-        window made but a dead process left, once due.
-
-        Only the main job delivers: the host counts each personal server's
-        mails per minute on the server's row, which parallel deliveries
-        would update at once.
-        """
-        now = fields.Datetime.now()
-        mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("equisis_model", "!=", False),
-                    ("state", "=", "outgoing"),
-                    "|",
-                    ("equisis_background", "=", True),
-                    (
-                        "create_date",
-                        "<",
-                        fields.Datetime.subtract(now, minutes=ORPHAN_MINUTES),
-                    ),
-                    "|",
-                    ("scheduled_date", "=", False),
-                    ("scheduled_date", "<=", now),
-                ],
-                order="id",
-            )
-        )
-        mails._equisis_deliver()
-        return mails
-
-    @api.model
-    def _next_chunk(self):
-        """The next queue entries that no other job holds, locked for this one.
-
-        Another job may remove entries between this transaction's snapshot
-        and the lock; the lock then fails to serialize, and the look-up is
-        made again on a new snapshot.
-        """
-        Queue = self.env["equisis.mail.queue"].sudo()
-        for _attempt in range(10):
-            try:
-                with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                    return Queue.search([], order="id").try_lock_for_update(limit=CHUNK)
-            except psycopg2.errors.SerializationFailure:
-                self.env["ir.cron"]._commit_progress()
-        return Queue
-
-    @api.model
-    def _prepare_chunk(self, chunk, failed_by_author):
-        """Make the mails of these queue entries, each as its sender; what
-        cannot be sent is said on its document and noted for its author. The
-        main job delivers the mails."""
-        # Documents deleted since they were queued are dropped.
-        existing = {
-            (document._name, document.id): document
-            for documents in self._by_model(
-                self.env[entry.res_model].browse(entry.res_id) for entry in chunk
-            )
-            for document in documents.exists()
-        }
-        groups = defaultdict(dict)
-        for entry in chunk:
-            document = existing.get((entry.res_model, entry.res_id))
-            if document:
-                groups[(entry.create_uid, document.sudo().company_id)][document] = (
-                    entry.values
-                )
-        for (author, company), values_by_record in groups.items():
-            if not author.active:
-                for record in values_by_record:
-                    self._log_not_sent(
-                        record,
-                        self.env._(
-                            "Its sender, %(user)s, no longer has access.",
-                            user=author.name,
-                        ),
-                    )
-                continue
-            service = self.with_user(author).with_company(company or author.company_id)
-            values_by_record = {
-                record.with_env(service.env): values
-                for record, values in values_by_record.items()
-            }
-            try:
-                with self.env.cr.savepoint():
-                    service._check_request(values_by_record)
-                    _mails, errors = service._prepare_mails(values_by_record)
-            except (AccessError, UserError, ValidationError) as error:
-                errors = dict.fromkeys(values_by_record, str(error))
-            for record, error in errors.items():
-                self._log_not_sent(record, error)
-                failed_by_author[author.partner_id.id].append(record)
-
-    @api.model
     def _record_outcomes(self):
-        """Record what became of mails whose outcome is not on their document
-        yet: sent later by the host's queue (held back by the personal
-        server's limit, or never tried when a session dropped), or whose
-        recording failed after the SMTP step."""
-        Mail = self.env["mail.mail"].sudo()
-        Mail.search(
+        """Record what became of mails whose outcome is not on their
+        document yet: their recording failed after the SMTP step."""
+        self.env["mail.mail"].sudo().search(
             [
                 ("equisis_model", "!=", False),
                 ("equisis_reported", "=", False),
                 ("state", "in", ("sent", "exception")),
             ]
         )._equisis_report()
-        if Mail.search_count(
-            [("equisis_model", "!=", False), ("state", "=", "outgoing")], limit=1
-        ):
-            self.env.ref("equisis_mail.ir_cron_equisis_send")._trigger(
-                fields.Datetime.add(fields.Datetime.now(), minutes=2)
-            )
 
     @api.model
     def _log_not_sent(self, record, error):

@@ -8,10 +8,10 @@ from odoo.tools import email_normalize
 from odoo.tools.mail import email_split
 
 ENVELOPE_BCC_HEADER = "X-Equisis-Envelope-Bcc"
-# Recipients refused while the server accepted the mail, by delivery run
-# (``mail.mail._equisis_deliver``) and Message-Id: the host drops smtplib's
-# answer, so the sessions of this addon's deliveries keep it here.
-REFUSED = {}
+# Key of ``cr.cache`` where a delivery keeps, by Message-Id, the recipients
+# the server refused while it accepted the mail: the host drops smtplib's
+# answer; ``mail.mail._postprocess_sent_message`` reads it on the same cursor.
+REFUSED_KEY = "equisis_mail_refused"
 
 
 def _keeping_refusals(send_message, refused):
@@ -36,8 +36,8 @@ class IrMailServer(models.Model):
 
     def _connect__(self, *args, **kwargs):
         """Say a certificate failure in plain words, in *Test connection* and
-        as the failure reason of the mails that could not leave; in this
-        addon's deliveries, keep the recipients the server refused."""
+        as the failure reason of the mails that could not leave; keep the
+        recipients the server refused while accepting a mail."""
         try:
             connection = super()._connect__(*args, **kwargs)
         except ssl.SSLCertVerificationError as error:
@@ -50,10 +50,10 @@ class IrMailServer(models.Model):
                     reason=error.verify_message or error.reason or error,
                 )
             ) from error
-        refused = REFUSED.get(self.env.context.get("equisis_delivery"))
-        if connection is not None and refused is not None:
+        if connection is not None:
             connection.send_message = _keeping_refusals(
-                connection.send_message, refused
+                connection.send_message,
+                self.env.cr.cache.setdefault(REFUSED_KEY, {}),
             )
         return connection
 

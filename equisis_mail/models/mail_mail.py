@@ -2,16 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import smtplib
-import uuid
 
 import psycopg2
 
 from odoo import SUPERUSER_ID, api, fields, models, modules
-from odoo.exceptions import UserError, ValidationError
 from odoo.modules.registry import Registry
-from odoo.tools import email_normalize, email_split
+from odoo.tools import email_normalize, email_split, mute_logger
 
-from .ir_mail_server import ENVELOPE_BCC_HEADER, REFUSED
+from .ir_mail_server import ENVELOPE_BCC_HEADER, REFUSED_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -31,12 +29,6 @@ class MailMail(models.Model):
         model_field="equisis_model",
         index="btree_not_null",
         readonly=True,
-    )
-    equisis_background = fields.Boolean(
-        string="Made in the Background",
-        readonly=True,
-        copy=False,
-        help="Made by a background job: the main job delivers it.",
     )
     equisis_bcc = fields.Char(
         string="Envelope BCC",
@@ -80,6 +72,27 @@ class MailMail(models.Model):
         )
         return super().mark_outgoing()
 
+    def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
+        """Leave out the mails of this addon that another process holds or
+        has sent, before the host counts them against a personal server's
+        limit (it writes that count on the server's row, which two processes
+        cannot both update)."""
+        mails = self
+        ours = self.filtered("equisis_model")
+        if ours:
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                    held = ours.try_lock_for_update(allow_referencing=True)
+            except psycopg2.errors.SerializationFailure:
+                held = ours.filtered(lambda mail: mail._equisis_take())
+            held.invalidate_recordset(["state"])
+            mails = (self - ours) | held.filtered(lambda mail: mail.state == "outgoing")
+        return super(MailMail, mails).send(
+            auto_commit=auto_commit,
+            raise_exception=raise_exception,
+            post_send_callback=post_send_callback,
+        )
+
     def _send(
         self,
         auto_commit=False,
@@ -89,47 +102,103 @@ class MailMail(models.Model):
         mail_server=False,
         post_send_callback=None,
     ):
-        """In this addon's deliveries, a dropped SMTP session fails the mail
-        it dropped on, and only that one.
+        """Hand each mail of this addon to SMTP once, whoever sends it.
 
-        The host writes each mail's state before its SMTP step, one mail after
-        the other in this recordset's order: the last mail no longer
-        outgoing is the one in progress; those after it were never tried and
-        keep their state and schedule, as do the mails the personal server's
-        limit held back (they are not in this batch).
+        The window's delivery, the background run and the host's mail queue
+        may hold the same outgoing mail at once, each in its own process. The
+        host writes a mail's state before its SMTP step, but lazily: another
+        process sees it only after the flush. Here each mail of this addon is
+        taken first: its row is locked (``SKIP LOCKED``) and its state read
+        anew; a mail another process holds or has sent is left to it. The
+        lock lasts until the mail's outcome is committed.
+
+        A dropped SMTP session fails the mail it dropped on, and only that
+        one; the mails not tried yet keep their state and go with the host's
+        mail queue.
         """
-        to_try = self.filtered(lambda mail: mail.state == "outgoing")
+        ours = self.filtered("equisis_model")
+        others = self - ours
+        kwargs = {
+            "auto_commit": auto_commit,
+            "raise_exception": raise_exception,
+            "smtp_session": smtp_session,
+            "alias_domain_id": alias_domain_id,
+            "mail_server": mail_server,
+            "post_send_callback": post_send_callback,
+        }
+        if others or not ours:
+            super(MailMail, others)._send(**kwargs)
+        for mail in ours:
+            if not mail._equisis_take():
+                continue
+            try:
+                super(MailMail, mail)._send(**kwargs)
+            except smtplib.SMTPServerDisconnected as error:
+                mail._equisis_dropped(error)
+                self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+                break
+        return True
+
+    def _equisis_take(self):
+        """Whether this process may hand this mail to SMTP: it holds the
+        mail's row, and the mail is still outgoing in the database."""
+        self.ensure_one()
         try:
-            return super()._send(
-                auto_commit=auto_commit,
-                raise_exception=raise_exception,
-                smtp_session=smtp_session,
-                alias_domain_id=alias_domain_id,
-                mail_server=mail_server,
-                post_send_callback=post_send_callback,
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                taken = self.try_lock_for_update(allow_referencing=True)
+        except psycopg2.errors.SerializationFailure:
+            # Changed by a transaction committed after ours began: sent by
+            # another process, or about to be.
+            return False
+        if not taken:
+            return False
+        self.invalidate_recordset(["state"])
+        return self.state == "outgoing"
+
+    def _equisis_dropped(self, error):
+        """Fail this mail, on which the SMTP session dropped."""
+        _logger.info("SMTP session dropped on mail %s: %s", self.ids, error)
+        reason = self.env._(
+            "The mail server closed the connection: %(error)s", error=error
+        )
+        self.write(
+            {
+                "state": "exception",
+                "failure_reason": reason,
+                "failure_type": "mail_smtp",
+            }
+        )
+        self._postprocess_sent_message(
+            success_pids=[],
+            success_emails=[],
+            failure_reason=reason,
+            failure_type="mail_smtp",
+        )
+
+    def _postprocess_sent_message(
+        self, success_pids, success_emails, failure_reason=False, failure_type=None
+    ):
+        """Record on each document what became of its mail, in the
+        transaction that records the mail's own state, whoever delivered it
+        (this addon, or the host's queue and its failed-mail screens)."""
+        ours = self.filtered("equisis_model")
+        if ours:
+            refused = self.env.cr.cache.get(REFUSED_KEY, {})
+            answers = {
+                mail.message_id: refused.pop(mail.message_id)
+                for mail in ours
+                if mail.state == "sent" and mail.message_id in refused
+            }
+            ours.filtered(lambda mail: mail.message_id in answers)._equisis_set_refused(
+                answers
             )
-        except smtplib.SMTPServerDisconnected as error:
-            if not self.env.context.get("equisis_delivery"):
-                raise
-            interrupted = to_try.filtered(lambda mail: mail.state != "outgoing")[-1:]
-            _logger.info("SMTP session dropped on mail %s: %s", interrupted.ids, error)
-            reason = self.env._(
-                "The mail server closed the connection: %(error)s", error=error
-            )
-            interrupted.write(
-                {
-                    "state": "exception",
-                    "failure_reason": reason,
-                    "failure_type": "mail_smtp",
-                }
-            )
-            interrupted._postprocess_sent_message(
-                success_pids=[],
-                success_emails=[],
-                failure_reason=reason,
-                failure_type="mail_smtp",
-            )
-            return True
+            ours._equisis_report()
+        return super()._postprocess_sent_message(
+            success_pids,
+            success_emails,
+            failure_reason=failure_reason,
+            failure_type=failure_type,
+        )
 
     def _equisis_deliver_after_commit(self):
         """Deliver once the transaction that made the mails is committed, as
@@ -153,33 +222,15 @@ class MailMail(models.Model):
                 env["mail.mail"].browse(mail_ids)._equisis_deliver()
 
     def _equisis_deliver(self):
-        """Send these mails now through the host's ``send``, then record each
-        outcome on its document, after the SMTP step.
+        """Send these mails now through the host's ``send``.
 
         Each accepted mail is committed at once (the host's ``auto_commit``,
-        off in tests), so nothing that happens after can put it back in the
-        queue and send it twice; recording the outcome comes after, and when
-        it fails the background run records it later.
+        off in tests), with its outcome on its document, so that nothing that
+        happens after can put it back in the queue. Mails held back by the
+        personal server's limit stay in the host's queue, which sends them
+        the next minute.
         """
-        token = uuid.uuid4().hex
-        REFUSED[token] = {}
-        try:
-            self.with_context(equisis_delivery=token).send(
-                auto_commit=not modules.module.current_test
-            )
-            refused = REFUSED[token]
-        finally:
-            REFUSED.pop(token, None)
-        self.filtered(lambda mail: mail.message_id in refused)._equisis_set_refused(
-            refused
-        )
-        self._equisis_report()
-        if self.filtered(lambda mail: mail.state == "outgoing"):
-            # Held back by the personal server's limit or never tried: the
-            # host's queue sends them; the background run records them.
-            self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger(
-                fields.Datetime.add(fields.Datetime.now(), minutes=2)
-            )
+        self.send(auto_commit=not modules.module.current_test)
 
     def _equisis_set_refused(self, refused_by_message_id):
         """Note the recipients the server refused while accepting the mail;
@@ -209,8 +260,12 @@ class MailMail(models.Model):
 
     def _equisis_report(self):
         """Record on each document what became of its mail, once: the sent
-        flag and the refused recipients, or the failure. A failure to record
-        leaves the mail as it is; the background run records it later."""
+        flag and the refused recipients, or the failure.
+
+        It runs inside the host's delivery, after the SMTP step: whatever
+        goes wrong here must not turn a delivered mail into a failed one, so
+        it is logged and the background run records the outcome later.
+        """
         done = self.filtered(
             lambda mail: (
                 mail.equisis_model
@@ -234,7 +289,7 @@ class MailMail(models.Model):
                             failed.mapped("equisis_res_id")
                         ).exists()._equisis_mark_failed(failed)
                 done.equisis_reported = True
-        except (psycopg2.Error, UserError, ValidationError) as error:
+        except Exception as error:  # noqa: BLE001 # pylint: disable=broad-exception-caught
             _logger.warning(
                 "Could not record the outcome of mails %s yet: %s", done.ids, error
             )

@@ -12,6 +12,7 @@ Odoo never delivers while tests run (``ir.mail_server._disable_send``).
 inside a test: it switches that guard off for the ``with`` block only.
 """
 
+import asyncio
 import contextlib
 import datetime
 import email
@@ -68,6 +69,7 @@ class _State:
     fail_data_after: int | None = None
     fail_data_code: str = "421 4.3.0 Service shutting down"
     connections: int = 0
+    data_delay: float = 0
 
 
 class _Handler:
@@ -94,6 +96,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.state.data_delay:
+            await asyncio.sleep(self.state.data_delay)
         limit = self.state.fail_data_after
         if limit is not None and len(self.state.received) >= limit:
             return self.state.fail_data_code
@@ -165,6 +169,7 @@ class SmtpFixture:
         self.state.fail_rcpt.clear()
         self.state.fail_data_after = None
         self.state.connections = 0
+        self.state.data_delay = 0
         self.state.credentials = self.credentials
 
     def require_auth(self, login, password):

@@ -12,7 +12,6 @@ from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import mute_logger
 
-from ..models import equisis_mail_service as service_module
 from .common import EquisisSendCase, SmtpFixture, real_delivery
 
 REFUSALS = (
@@ -343,17 +342,14 @@ class TestSendingAtTheSameInstant(BaseCase):
                 retrying(wizard.action_send, ben_env)
         self.assertEqual(self._mails(move_id), (["outgoing"], False))
 
-    def test_background_jobs_share_the_queue_and_mail_each_document_once(self):
-        """Two background jobs run at once on one queue: each takes chunks
-        the other does not hold, and every document is mailed exactly once."""
-        move_ids = [self._make_invoice() for _ in range(6)]
-        ann = self.user_ids[0]
+    def _queue(self, user_id, move_ids):
+        """Send these invoices from a window, through the background queue."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["ir.config_parameter"].set_param("equisis_mail.background_threshold", 0)
         try:
             with self.registry.cursor() as cr:
-                env = api.Environment(cr, ann, {"lang": "en_US"})
+                env = api.Environment(cr, user_id, {"lang": "en_US"})
                 action = env.ref("equisis_mail.account_move_action_send_email")
                 wizard_id = action.with_context(
                     active_model="account.move", active_ids=move_ids
@@ -365,52 +361,133 @@ class TestSendingAtTheSameInstant(BaseCase):
                 env["ir.config_parameter"].set_param(
                     "equisis_mail.background_threshold", 20
                 )
+
+    def _run_background(self):
+        with (
+            self.registry.cursor() as cr,
+            patch.object(Registry, "_lock", DummyRLock()),
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            api.Environment(cr, SUPERUSER_ID, {})["equisis.mail.service"]._cron_send()
+
+    def test_window_delivery_and_host_queue_hand_a_mail_to_smtp_once(self):
+        """The window's delivery and the host's mail queue take the same
+        outgoing mail at the same instant, in two processes: the mail
+        reaches the SMTP server once.
+
+        The host writes a mail's state before its SMTP step, but Odoo 19
+        writes lazily: the other process still reads it outgoing.
+        """
+        move_id = self._make_invoice(legal_pdf=True)
+        ann = self.user_ids[0]
+        # Delivery is off here: the mail stays outgoing, as between the
+        # window's commit and its after-commit delivery.
+        wizard_id = self._open_window(ann, move_id)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, ann, {"lang": "en_US"})
+            env["equisis.mail.send"].browse(wizard_id).action_send()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            mail_id = (
+                env["mail.mail"]
+                .search(
+                    [
+                        ("equisis_model", "=", "account.move"),
+                        ("equisis_res_id", "=", move_id),
+                    ]
+                )
+                .id
+            )
+        self.assertTrue(mail_id)
+        self.smtp.state.data_delay = 1.5
         barrier = threading.Barrier(2)
-        taken = {}
         errors = []
 
-        def job(name):
+        def deliver(how):
             try:
                 with self.registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
                     barrier.wait()
-                    env["equisis.mail.service"]._cron_send(main=name == "main")
+                    if how == "window":
+                        env["mail.mail"].browse(mail_id)._equisis_deliver()
+                    else:
+                        env["mail.mail"].process_email_queue(email_ids=[mail_id])
             except Exception as error:  # noqa: BLE001 - reported by the test
                 errors.append(error)
 
-        service_class = self.registry["equisis.mail.service"]
-        prepare = service_class._prepare_chunk
-
-        def spy(service, chunk, failed_by_author):
-            taken.setdefault(threading.current_thread().name, []).extend(
-                chunk.mapped("res_id")
-            )
-            return prepare(service, chunk, failed_by_author)
-
         threads = [
-            threading.Thread(target=job, args=(name,), name=name)
-            for name in ("main", "worker")
+            threading.Thread(target=deliver, args=(how,))
+            for how in ("window", "host queue")
         ]
         with (
             self.registry.cursor() as cr,
             patch.object(Registry, "_lock", DummyRLock()),
-            patch.object(service_module, "CHUNK", 2),
-            patch.object(service_class, "_prepare_chunk", spy),
             real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+            mute_logger("odoo.sql_db"),
         ):
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(timeout=120)
         self.assertFalse(errors)
-        # What the worker made after the main job ended waits for its next run.
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(self._mails(move_id), (["sent"], True))
+
+    def test_pipeline_that_commits_or_raises_mails_each_document_once(self):
+        """A localisation's e-invoice step commits (as Spain's or Poland's
+        do) and raises for one invoice: the others are mailed once, the one
+        at fault says why on its chatter, and a second run mails nothing
+        again."""
+        move_ids = [self._make_invoice() for _ in range(3)]
+        ann = self.user_ids[0]
+        self._queue(ann, move_ids)
+        send_class = self.registry["account.move.send"]
+        original = send_class._call_web_service_before_invoice_pdf_render
+
+        def committing_hook(send, invoices_data):
+            original(send, invoices_data)
+            send.env.cr.commit()  # what the localisation does
+            if any(invoice.id == move_ids[1] for invoice in invoices_data):
+                raise RuntimeError("tax authority unreachable")
+
         with (
-            self.registry.cursor() as cr,
-            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+            patch.object(
+                send_class,
+                "_call_web_service_before_invoice_pdf_render",
+                committing_hook,
+            ),
+            mute_logger("odoo.addons.equisis_mail.models.equisis_mail_service"),
         ):
-            api.Environment(cr, SUPERUSER_ID, {})["equisis.mail.service"]._cron_send()
-        prepared = [res_id for ids in taken.values() for res_id in ids]
-        self.assertEqual(sorted(prepared), sorted(move_ids), taken)
-        self.assertEqual(len(self.smtp.received), 6)
-        for move_id in move_ids:
-            self.assertEqual(self._mails(move_id), (["sent"], True))
+            self._run_background()
+            self._run_background()
+        recipients_by_invoice = [self._mails(move_id) for move_id in move_ids]
+        self.assertEqual(len(self.smtp.received), 2)
+        self.assertEqual(recipients_by_invoice[0], (["sent"], True))
+        self.assertEqual(recipients_by_invoice[1], ([], False))
+        self.assertEqual(recipients_by_invoice[2], (["sent"], True))
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertFalse(env["equisis.mail.queue"].search_count([]))
+            notes = env["account.move"].browse(move_ids[1]).message_ids.mapped("body")
+            self.assertTrue(
+                any("tax authority unreachable" in str(note) for note in notes), notes
+            )
+
+    def test_one_background_job_that_stops_when_the_queue_is_empty(self):
+        """One scheduled action does the background work; a run with nothing
+        to take leaves no trigger behind, so no cron thread spins."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            crons = env["ir.cron"].search(
+                [("model_id.model", "=", "equisis.mail.service")]
+            )
+            self.assertEqual(crons, env.ref("equisis_mail.ir_cron_equisis_send"))
+            env["ir.cron.trigger"].search([("cron_id", "=", crons.id)]).unlink()
+        self._run_background()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertFalse(
+                env["ir.cron.trigger"].search_count(
+                    [("cron_id.model_id.model", "=", "equisis.mail.service")]
+                )
+            )
