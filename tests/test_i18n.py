@@ -9,7 +9,12 @@ import pytest
 polib = pytest.importorskip("polib")
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ["equisis_mail", "equisis_mail_sale", "equisis_mail_purchase"]
+ADDONS = [
+    "equisis_mail",
+    "equisis_mail_sale",
+    "equisis_mail_purchase",
+    "equisis_mail_queue_job",
+]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
-    "addon", ["equisis_mail", "equisis_mail_sale", "equisis_mail_purchase"]
+    "addon",
+    [
+        "equisis_mail",
+        "equisis_mail_sale",
+        "equisis_mail_purchase",
+        "equisis_mail_queue_job",
+    ],
 )
 def test_wheel_builds(tmp_path, addon):
     subprocess.run(

@@ -49,6 +49,8 @@ WKHTMLTOPDF_SDIST = {
 WKHTMLTOPDF_CACHE = ROOT / ".cache" / "wkhtmltopdf"
 PATCHED_QT = "(with patched qt)"
 ODOO_PY_PACKAGES = {"aiosmtpd": "aiosmtpd", "websocket": "websocket-client"}
+# OCA's queue_job, the neighbour whose engine equisis_mail_queue_job uses.
+QUEUE_JOB = "odoo-addon-queue_job==19.0.2.4.0.1"
 
 
 def say(message):
@@ -259,6 +261,33 @@ def ensure_odoo_python_packages(python):
             [python, "-m", "pip", "install", "-q", *missing],
             check=True,
         )
+
+
+def queue_job_addons_path(python):
+    """The folder where pip puts OCA's queue_job for Odoo's Python, after
+    installing it there if needed; None, with the reason said, if it cannot
+    be had."""
+    name = QUEUE_JOB.split("==")[0]
+    if subprocess.run(
+        [python, "-m", "pip", "show", "-q", name], capture_output=True, check=False
+    ).returncode:
+        say(f"installing into Odoo's Python: {QUEUE_JOB}")
+        if subprocess.run(
+            [python, "-m", "pip", "install", "-q", QUEUE_JOB], check=False
+        ).returncode:
+            say(f"{QUEUE_JOB} could not be installed")
+            return None
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    path = Path(purelib) / "odoo" / "addons"
+    if not (path / "queue_job" / "__manifest__.py").exists():
+        say(f"queue_job is not in {path}")
+        return None
+    return path
 
 
 def free_port():

@@ -11,7 +11,12 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ("equisis_mail", "equisis_mail_sale", "equisis_mail_purchase")
+ADDONS = (
+    "equisis_mail",
+    "equisis_mail_sale",
+    "equisis_mail_purchase",
+    "equisis_mail_queue_job",
+)
 LANGS = ("fr", "nl")
 
 

@@ -15,7 +15,12 @@ from pathlib import Path
 from docutils.core import publish_string
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ("equisis_mail", "equisis_mail_sale", "equisis_mail_purchase")
+ADDONS = (
+    "equisis_mail",
+    "equisis_mail_sale",
+    "equisis_mail_purchase",
+    "equisis_mail_queue_job",
+)
 SECTIONS = (
     ("CONFIGURE.md", "Configuration"),
     ("USAGE.md", "Usage"),

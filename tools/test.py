@@ -23,6 +23,8 @@ ROOT = harness.ROOT
 ADDON = "equisis_mail"
 # The addon and its glue addons (installed with Sales and Purchase).
 ADDONS = ("equisis_mail", "equisis_mail_sale", "equisis_mail_purchase")
+# Tested in a database of its own, with OCA's queue_job.
+QUEUE_JOB_ADDON = "equisis_mail_queue_job"
 TOOLS_VENV = ROOT / ".venv"
 TOOL_PACKAGES = {
     "pytest": "pytest",
@@ -88,6 +90,7 @@ def run_lint(python):
             "--rcfile",
             str(ROOT / ".pylintrc"),
             *ADDONS,
+            QUEUE_JOB_ADDON,
         ],
     }
     passed = failed = 0
@@ -252,6 +255,55 @@ def unpatched_pass(odoo_bin, cluster, workdir, test_tags, wkhtmltopdf_version):
     return log_path, result.returncode
 
 
+def queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env):
+    """Install OCA's queue_job and the glue addon equisis_mail_queue_job in a
+    database of their own and run the glue's tests: with queue_job, the
+    background engine differs, so it is not installed beside the suite.
+
+    :return: (its log's path, Odoo's exit code), or None when not run
+    """
+    if test_tags and not any(
+        (match := TEST_TAG.match(spec.strip())) and match["module"] == QUEUE_JOB_ADDON
+        for spec in test_tags.split(",")
+    ):
+        return None
+    addons = harness.queue_job_addons_path(python)
+    if not addons:
+        return workdir / "no-queue-job.log", 1
+    log_path = workdir / "odoo-queue-job.log"
+    harness.say(f"running the tests of {QUEUE_JOB_ADDON} (log: {log_path})")
+    result = subprocess.run(
+        [
+            *cluster.odoo_command(
+                odoo_bin,
+                "equisis_test_queue_job",
+                workdir / "data",
+                addons_path=f"{ROOT},{addons}",
+            ),
+            "--http-port",
+            str(harness.free_port()),
+            "--init",
+            QUEUE_JOB_ADDON,
+            "--test-enable",
+            "--test-tags",
+            f"/{QUEUE_JOB_ADDON}",
+            "--stop-after-init",
+            "--no-database-list",
+            "--max-cron-threads",
+            "0",
+            "--log-level",
+            "test",
+            "--logfile",
+            str(log_path),
+        ],
+        check=False,
+        env=env,
+    )
+    if result.returncode:
+        harness.say(f"odoo exited with {result.returncode} ({QUEUE_JOB_ADDON})")
+    return log_path, result.returncode
+
+
 def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
     python = harness.odoo_python(odoo_bin)
     harness.ensure_odoo_python_packages(python)
@@ -308,6 +360,17 @@ def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
                 harness.say("the run with the unpatched wkhtmltopdf ran no test")
             total += more
             failures += more_failures + (0 if more else 1) + (1 if second_code else 0)
+            unexpected += more_unexpected
+        third = queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env)
+        if third:
+            third_log, third_code = third
+            more, more_failures, more_unexpected = (
+                analyse_odoo_log(third_log) if third_log.exists() else (0, 0, [])
+            )
+            if not more:
+                harness.say(f"the run of {QUEUE_JOB_ADDON} ran no test")
+            total += more
+            failures += more_failures + (0 if more else 1) + (1 if third_code else 0)
             unexpected += more_unexpected
         pot_stale = False
         if tools_py and not test_tags:

@@ -1,0 +1,1 @@
+from . import equisis_mail_service

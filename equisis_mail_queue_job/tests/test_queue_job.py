@@ -1,0 +1,58 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.tests import tagged
+
+from odoo.addons.equisis_mail.tests.common import (
+    EquisisSendCase,
+    cron_progress_without_commit,
+    real_delivery,
+)
+from odoo.addons.queue_job.tests.common import trap_jobs
+
+
+@tagged("post_install", "-at_install")
+class TestQueueJobEngine(EquisisSendCase):
+    """With queue_job, a large batch becomes one job per chunk on the
+    channel root.equisis_mail; each document is mailed once, as its sender."""
+
+    def setUp(self):
+        super().setUp()
+        params = self.env["ir.config_parameter"]
+        params.set_param("equisis_mail.background_threshold", 0)
+        params.set_param("equisis_mail.chunk_size", 2)
+
+    def test_one_job_per_chunk_each_document_mailed_once(self):
+        partner = self.make_partner("Client", "client@example.com")
+        moves = self.env["account.move"]
+        for _index in range(3):
+            moves |= self.make_invoice(partner)
+        wizard = self.open_wizard(moves)
+        with trap_jobs() as trap:
+            self.send(wizard)
+            trap.assert_jobs_count(2)
+            for job in trap.enqueued_jobs:
+                self.assertEqual(job.channel, "root.equisis_mail")
+            self.assertFalse(self.smtp.received)
+            self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
+            jobs = list(trap.enqueued_jobs)
+            with real_delivery(self.env), cron_progress_without_commit(self.env):
+                trap.perform_enqueued_jobs()
+                # A job run again after its worker died mails nothing twice.
+                for job in jobs:
+                    job.perform()
+        self.assertEqual(len(self.smtp.received), 3)
+        self.assertEqual({mail.login for mail in self.smtp.received}, {"sender-login"})
+        moves.invalidate_recordset()
+        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"sent"})
+        self.assertTrue(all(moves.mapped("is_move_sent")))
+
+    def test_scheduled_action_leaves_the_queue_to_the_jobs(self):
+        partner = self.make_partner("Client", "client@example.com")
+        move = self.make_invoice(partner)
+        with trap_jobs() as trap:
+            self.send(self.open_wizard(move))
+            trap.assert_jobs_count(1)
+            with real_delivery(self.env), cron_progress_without_commit(self.env):
+                self.env["equisis.mail.service"]._cron_send()
+            self.assertFalse(self.smtp.received)
+            self.assertEqual(move.equisis_mail_state, "queued")
