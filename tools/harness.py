@@ -49,8 +49,11 @@ WKHTMLTOPDF_SDIST = {
 WKHTMLTOPDF_CACHE = ROOT / ".cache" / "wkhtmltopdf"
 PATCHED_QT = "(with patched qt)"
 ODOO_PY_PACKAGES = {"aiosmtpd": "aiosmtpd", "websocket": "websocket-client"}
-# OCA's queue_job, the neighbour whose engine equisis_mail_queue_job uses.
+# OCA's queue_job, the neighbour whose engine equisis_mail_queue_job uses,
+# and the module its manifest asks for. Installed without their
+# dependencies: openupgradelib's would move Odoo's pinned lxml.
 QUEUE_JOB = "odoo-addon-queue_job==19.0.2.4.0.1"
+QUEUE_JOB_PACKAGES = (QUEUE_JOB, "openupgradelib==3.13.7")
 
 
 def say(message):
@@ -271,9 +274,10 @@ def queue_job_addons_path(python):
     if subprocess.run(
         [python, "-m", "pip", "show", "-q", name], capture_output=True, check=False
     ).returncode:
-        say(f"installing into Odoo's Python: {QUEUE_JOB}")
+        say(f"installing into Odoo's Python: {' '.join(QUEUE_JOB_PACKAGES)}")
         if subprocess.run(
-            [python, "-m", "pip", "install", "-q", QUEUE_JOB], check=False
+            [python, "-m", "pip", "install", "-q", "--no-deps", *QUEUE_JOB_PACKAGES],
+            check=False,
         ).returncode:
             say(f"{QUEUE_JOB} could not be installed")
             return None
