@@ -332,6 +332,42 @@ class TestSend(EquisisSendCase):
         with self.assertRaises(UserError):
             moves.with_user(self.sender).action_equisis_retry_mail()
 
+    def test_retry_after_a_failed_second_send(self):
+        """An invoice mailed once, then mailed again and refused: its status
+        is Failed and Retry sends the failed mail, not "nothing to send"."""
+        move = self.make_invoice(self.fr)
+        self.send(self.open_wizard(move))
+        self.assertTrue(move.is_move_sent)
+        self.smtp.refuse_recipient("client@example.fr", "550 5.2.2 Mailbox full")
+        self.send(self.open_wizard(move))
+        self.assertEqual(move.equisis_mail_state, "failed")
+        self.smtp.reset()
+        with real_delivery(self.env):
+            move.with_user(self.sender).action_equisis_retry_mail()
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(move.equisis_mail_state, "sent")
+
+    def test_mail_retried_from_odoos_screens_is_recorded_at_once(self):
+        """A failed mail sent again from Odoo's own screens (Emails, Retry)
+        and delivered by Odoo's mail queue marks its invoice sent in the same
+        transaction, not at a later run of the addon's job."""
+        move = self.make_invoice(self.fr)
+        self.smtp.refuse_recipient("client@example.fr", "550 5.1.1 No such user")
+        self.send(self.open_wizard(move))
+        self.assertEqual(move.equisis_mail_state, "failed")
+        mail = self.env["mail.mail"].search(
+            [("equisis_model", "=", "account.move"), ("equisis_res_id", "=", move.id)]
+        )
+        self.smtp.reset()
+        mail.action_retry()
+        with real_delivery(self.env):
+            self.env["mail.mail"].process_email_queue(email_ids=mail.ids)
+        self.assertEqual(mail.state, "sent")
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertTrue(move.is_move_sent)
+        self.assertEqual(move.equisis_mail_state, "sent")
+        self.assertTrue(mail.equisis_reported)
+
     @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_wrong_password_marks_nothing_sent(self):
         self.sender.smtp_pass = "wrong"

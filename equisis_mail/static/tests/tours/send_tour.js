@@ -104,7 +104,7 @@ registry.category("web_tour.tours").add("equisis_mail_send_tour", {
         },
         {
             content: "The chatter tells the mail left",
-            trigger: ".o-mail-Message:contains('E-mail sent to fixed@example.com')",
+            trigger: ".o-mail-Message:contains('E-mail to fixed@example.com')",
         },
     ],
 });
