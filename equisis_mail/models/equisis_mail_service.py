@@ -87,15 +87,14 @@ class EquisisMailService(models.AbstractModel):
     @api.model
     def _retry(self, records):
         """Send again the failed mails of these documents, and only those:
-        not a document sent or queued again since its mail failed, and only
-        the current user's own mails, which leave as they were written."""
+        the latest mail of each, and only the current user's own mails,
+        which leave as they were written."""
         self._check_document_models(records)
         self._claim(records)
-        failed = records.filtered(
-            lambda record: (
-                record.equisis_mail_state == "failed" and not record._equisis_is_sent()
-            )
-        )
+        # The status follows the latest mail: a document sent or queued
+        # again since is not "failed"; one sent before its latest mail
+        # failed is.
+        failed = records.filtered(lambda record: record.equisis_mail_state == "failed")
         mails = (
             self.env["mail.mail"]
             .sudo()
@@ -348,7 +347,7 @@ class EquisisMailService(models.AbstractModel):
             log_body = Markup("%s%s") % (
                 Markup("<p>%s</p>")
                 % self.env._(
-                    "E-mail sent to %(recipients)s", recipients="; ".join(recipients)
+                    "E-mail to %(recipients)s", recipients="; ".join(recipients)
                 ),
                 Markup(values["body"] or ""),
             )
