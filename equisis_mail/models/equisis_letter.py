@@ -3,7 +3,7 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import is_html_empty
 
 TARGETS = [
@@ -100,6 +100,33 @@ class EquisisLetter(models.Model):
         "A letter with this code already exists in this company.",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Check the author may write the letters' code before the
+        constraints run it on a sample document; the host checks it after."""
+        self._check_code_allowed(
+            [
+                (vals.get("name"), vals.get("body_html"), vals.get("target"))
+                for vals in vals_list
+            ]
+        )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        """Same check as ``create``, on the letters as they would become."""
+        if {"name", "body_html", "target"} & set(vals):
+            self._check_code_allowed(
+                [
+                    (
+                        vals.get("name", letter.name),
+                        vals.get("body_html", letter.body_html),
+                        vals.get("target", letter.target),
+                    )
+                    for letter in self
+                ]
+            )
+        return super().write(vals)
+
     @api.depends("code", "name", "letter_type", "lang_id")
     def _compute_display_name(self):
         """Code and language: the label may hold placeholders."""
@@ -188,7 +215,11 @@ class EquisisLetter(models.Model):
     @api.constrains("name", "body_html", "target", "lang_id", "letter_type")
     def _check_renders_on_a_sample(self):
         """Refuse a label or text that does not render on a document of its
-        target, in plain words, rather than turn every line red at sending."""
+        target, in plain words, rather than turn every line red at sending.
+
+        Constraints run as superuser: whether the author may write code was
+        checked before, in ``create`` and ``write``.
+        """
         for letter in self.filtered(lambda l: l.letter_type == "accompaniment"):
             sample = self.env[letter.render_model].search(
                 letter._sample_domain(), order="id desc", limit=1
@@ -221,12 +252,54 @@ class EquisisLetter(models.Model):
             return [("move_type", "=", self.target)]
         return []
 
+    def _is_template_editor(self):
+        """The host's rule: template editors (all users when "Restrict
+        Template Rendering" is off) may write code in templates."""
+        return self.env.su or self.env.user.has_group("mail.group_mail_template_editor")
+
+    @api.model
+    def _check_code_allowed(self, contents):
+        """Refuse code from a user who may not write it, before it runs:
+        found by compiling the label and text, never by running them.
+
+        :param contents: (label, text, target) of each letter as it would be
+        """
+        if self._is_template_editor():
+            return
+        models_by_target = self._target_models()
+        for name, body, target in contents:
+            model = models_by_target.get(target, "account.move")
+            if self._has_unsafe_expression_template_inline_template(
+                name, model
+            ) or self._has_unsafe_expression_template_qweb(body, model):
+                raise AccessError(
+                    self.env._(
+                        "Only members of the %(group)s group may write code in a "
+                        "letter. Use simple placeholders such as "
+                        "{{ object.name }} instead.",
+                        group=self.env.ref("mail.group_mail_template_editor").name,
+                    )
+                )
+
+    def _is_saved_content(self):
+        """A saved letter's label and text were checked when written, like a
+        mail template's; a letter being edited holds text not checked yet."""
+        origin = self._origin
+        return bool(origin) and all(
+            self[fname] == origin[fname] for fname in ("name", "body_html")
+        )
+
     def _render_for_documents(self, documents, parts=("subject", "body")):
         """Render subject and/or body of this accompaniment for each document.
+
+        Text being edited renders by the host's rules for a composer's typed
+        text: code only for template editors.
 
         :return: {document id: {"subject": str, "body": str}} with the parts asked
         """
         self.ensure_one()
+        if not self._is_saved_content():
+            self._check_code_allowed([(self.name, self.body_html, self.target)])
         lang = self.lang_id.code if self.lang_id.active else False
         options = {"set_lang": lang} if lang else {}
         rendered = {res_id: {} for res_id in documents.ids}

@@ -1,7 +1,7 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, tagged
 from odoo.tests.common import new_test_user
 from odoo.tools import mute_logger
 
@@ -202,45 +202,28 @@ class TestLetters(EquisisSendCase):
             wizard.line_ids.report_id, self.env.ref("account.account_invoices")
         )
 
-    def test_unsafe_placeholders_need_template_editor(self):
-        manager = new_test_user(
-            self.env,
-            login="manager",
-            groups="account.group_account_manager",
-        )
-        manager.group_ids -= self.env.ref("mail.group_mail_template_editor")
-        self.assertFalse(manager.has_group("mail.group_mail_template_editor"))
-        Letter = self.Letter.with_user(manager)
-        # Plain text is fine ...
-        Letter.create(
-            {
-                "code": "PLAIN",
-                "name": "Plain subject",
-                "letter_type": "accompaniment",
-                "body_html": "<p>Hello</p>",
-            }
-        )
-        # ... dynamic code is not.
-        with self.assertRaises(AccessError):
-            Letter.create(
-                {
-                    "code": "DYN",
-                    "name": "{{ object.partner_id.sudo().bank_ids }}",
-                    "letter_type": "accompaniment",
-                    "body_html": "<p>Hello</p>",
-                }
-            )
-
-    def test_body_is_sanitized(self):
+    def test_body_keeps_placeholders_and_layout_but_not_scripts(self):
+        """The text is cleaned at the level of outgoing mails: scripts go,
+        while the placeholders and inline styles a letter needs stay and
+        render."""
+        partner = self.make_partner("Acme", "acme@example.com")
+        move = self.make_invoice(partner)
         letter = self.Letter.create(
             {
                 "code": "SAN",
                 "name": "x",
                 "letter_type": "accompaniment",
-                "body_html": '<p>Hi</p><script>alert("x")</script>',
+                "body_html": '<p style="color: red">Dear '
+                '<t t-out="object.partner_id.name"/></p>'
+                '<script>alert("x")</script>',
             }
         )
         self.assertNotIn("<script", letter.body_html)
+        self.assertIn('t-out="object.partner_id.name"', letter.body_html)
+        body = letter._render_for_documents(move, parts=("body",))[move.id]["body"]
+        self.assertIn("Dear Acme", body)
+        self.assertIn("color: red", body)
+        self.assertNotIn("alert", body)
 
     def test_preview(self):
         partner = self.make_partner("Client", "client@example.fr", lang="fr_FR")
@@ -250,3 +233,261 @@ class TestLetters(EquisisSendCase):
             letter.preview_move_id = move
             self.assertIn(move.name, letter.preview_subject)
             self.assertIn(move.name, letter.preview_body)
+
+
+def label(code, word="Invoice"):
+    """A letter's label running ``code``."""
+    return f"{word} {{{{ {code} }}}}"
+
+
+def text(code):
+    """A letter's text running ``code``."""
+    return f'<p>Hello <t t-out="{code}"/></p>'
+
+
+@tagged("post_install", "-at_install")
+class TestLetterCode(EquisisSendCase):
+    """An accounting manager who is no template editor, with "Restrict
+    Template Rendering" on, tries to run code through a letter."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param(
+            "mail.restrict.template.rendering", True
+        )
+        cls.Letter = cls.env["equisis.letter"]
+        cls.attacker = new_test_user(
+            cls.env,
+            login="attacker",
+            email="attacker@example.com",
+            groups="account.group_account_manager",
+        )
+        cls.editor = new_test_user(
+            cls.env,
+            login="letter_editor",
+            email="editor@example.com",
+            groups="account.group_account_manager,mail.group_mail_template_editor",
+        )
+        # Someone else's data, which the attacker tries to change and to read.
+        cls.victim = cls.make_partner("Victim", "victim@example.com")
+        cls.secret = cls.env["ir.config_parameter"].get_param("database.secret")
+        cls.move = cls.make_invoice(cls.make_partner("Acme", "acme@example.com"))
+        cls.write_code = (
+            f"object.env['res.partner'].sudo().browse({cls.victim.id})"
+            ".write({'name': 'pwned'})"
+        )
+        cls.read_code = (
+            "int(object.env['ir.config_parameter'].sudo().get_param('database.secret'))"
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.assertFalse(self.attacker.has_group("mail.group_mail_template_editor"))
+
+    def assertNotRun(self, message=""):
+        """Nothing of the attacker's code ran, and nothing it read shows."""
+        self.victim.invalidate_recordset()
+        self.assertEqual(self.victim.name, "Victim", "the code ran")
+        self.assertNotIn(self.secret, str(message))
+        self.assertNotIn("pwned", str(message))
+
+    def letter_form(self, user, name, body, letter=None, preview=True):
+        """The letter's form as the user fills it in; with the preview
+        asked for an invoice."""
+        form = Form(letter.with_user(user) if letter else self.Letter.with_user(user))
+        if not letter:
+            form.code = "ATTACK"
+            form.letter_type = "accompaniment"
+            form.target = "out_invoice"
+        form.name = name
+        form.body_html = body
+        if preview:
+            form.preview_move_id = self.move
+        return form
+
+    def refusal(self, save):
+        """The error of a save that must fail, caught without rolling back
+        what the code may have done."""
+        try:
+            save()
+        except (AccessError, UserError, ValidationError) as error:
+            return str(error)
+        self.fail("letter with code saved by a user who is no template editor")
+
+    def test_code_in_unsaved_letter_is_not_run_by_the_preview(self):
+        form = self.letter_form(
+            self.attacker,
+            label(self.write_code),
+            text(self.write_code),
+        )
+        self.assertNotRun()
+        self.assertFalse(form.preview_subject)
+        self.assertIn("Template Editor", form.preview_body)
+
+    def test_preview_error_shows_no_value_read_by_code(self):
+        form = self.letter_form(
+            self.attacker,
+            label(self.read_code),
+            text(self.read_code),
+        )
+        self.assertNotRun(form.preview_body)
+        self.assertIn("Template Editor", form.preview_body)
+        form.name = "Invoice {{ object.name }}"
+        self.assertNotRun(form.preview_body)
+        self.assertIn("Template Editor", form.preview_body)
+
+    def test_unsafe_placeholders_need_template_editor(self):
+        """Code is refused on save before it runs: the check that the letter
+        renders on a sample document must not run it first."""
+        form = self.letter_form(
+            self.attacker,
+            "Invoice {{ object.name }}",
+            text(self.write_code),
+            preview=False,
+        )
+        message = self.refusal(form.save)
+        self.assertIn("Template Editor", message)
+        self.assertNotRun(message)
+        form = self.letter_form(
+            self.attacker,
+            label(self.write_code),
+            "<p>Hello</p>",
+            preview=False,
+        )
+        message = self.refusal(form.save)
+        self.assertNotRun(message)
+
+    def test_refusal_on_save_shows_no_value_read_by_code(self):
+        for name, body in (
+            (label(self.read_code), "<p>Hello</p>"),
+            ("Invoice", text(self.read_code)),
+        ):
+            form = self.letter_form(self.attacker, name, body, preview=False)
+            message = self.refusal(form.save)
+            self.assertIn("Template Editor", message)
+            self.assertNotRun(message)
+
+    def test_code_added_to_a_saved_letter_is_not_run(self):
+        letter = self.Letter.with_user(self.attacker).create(
+            {
+                "code": "PLAIN",
+                "name": "Invoice {{ object.name }}",
+                "letter_type": "accompaniment",
+                "target": "out_invoice",
+                "body_html": '<p>Dear <t t-out="object.partner_id.name"/></p>',
+            }
+        )
+        # Edited in its form, not saved: the preview does not run it...
+        form = self.letter_form(
+            self.attacker,
+            letter.name,
+            text(self.write_code),
+            letter=letter,
+        )
+        self.assertNotRun(form.preview_body)
+        self.assertIn("Template Editor", form.preview_body)
+        # ... and saving it does not either.
+        message = self.refusal(
+            lambda: letter.with_user(self.attacker).write(
+                {"body_html": text(self.write_code)}
+            )
+        )
+        self.assertNotRun(message)
+        message = self.refusal(
+            lambda: letter.with_user(self.attacker).write(
+                {"name": label(self.read_code)}
+            )
+        )
+        self.assertNotRun(message)
+
+    def test_placeholders_allowed_by_odoo_stay_allowed(self):
+        form = self.letter_form(
+            self.attacker,
+            "Invoice {{ object.name }}",
+            '<p>Dear <t t-out="object.partner_id.name"/></p>',
+        )
+        self.assertEqual(form.preview_subject, f"Invoice {self.move.name}")
+        self.assertIn("Dear Acme", form.preview_body)
+        letter = form.save()
+        self.assertEqual(letter.code, "ATTACK")
+        # A saved letter is trusted, as a saved mail template: a ready-made
+        # letter's code previews for everyone.
+        ready_made = self.env.ref("equisis_mail.letter_out_invoice_en")
+        form = Form(ready_made.with_user(self.attacker))
+        form.preview_move_id = self.move
+        self.assertIn(self.move.name, form.preview_subject)
+        self.assertIn("1,234.56", form.preview_body)
+
+    def test_template_editor_keeps_code(self):
+        code = "object.partner_id.name.upper()"
+        form = self.letter_form(
+            self.editor,
+            label(code),
+            text(code),
+        )
+        self.assertEqual(form.preview_subject, "Invoice ACME")
+        self.assertIn("ACME", form.preview_body)
+        self.assertEqual(form.save().code, "ATTACK")
+
+    def test_without_restriction_everyone_writes_code(self):
+        """As in Odoo: with the restriction off, every user is an editor."""
+        self.env["ir.config_parameter"].set_param(
+            "mail.restrict.template.rendering", False
+        )
+        self.assertTrue(self.attacker.has_group("mail.group_mail_template_editor"))
+        code = "object.partner_id.name.upper()"
+        form = self.letter_form(
+            self.attacker,
+            label(code),
+            text(code),
+        )
+        self.assertEqual(form.preview_subject, "Invoice ACME")
+        self.assertEqual(form.save().code, "ATTACK")
+
+    def test_sales_manager_code_is_not_run(self):
+        """Sales managers write the letters of their orders (glue addon)."""
+        if "sale.order" not in self.env:
+            self.skipTest("equisis_mail_sale is not installed")
+        manager = new_test_user(
+            self.env,
+            login="sales_attacker",
+            email="sales@example.com",
+            groups="sales_team.group_sale_manager",
+        )
+        self.assertFalse(manager.has_group("mail.group_mail_template_editor"))
+        # An order to render the letter on, as the check on save does.
+        self.env["sale.order"].create({"partner_id": self.victim.id})
+        for name, body in (
+            (
+                "Order {{ object.name }}",
+                text(self.write_code),
+            ),
+            (label(self.read_code, "Order"), "<p>Hello</p>"),
+        ):
+            message = self.refusal(
+                lambda name=name, body=body: self.Letter.with_user(manager).create(
+                    {
+                        "code": "SO-ATTACK",
+                        "name": name,
+                        "letter_type": "accompaniment",
+                        "target": "sale_order",
+                        "body_html": body,
+                    }
+                )
+            )
+            self.assertNotRun(message)
+
+    def test_typed_subject_and_body_are_sent_as_typed(self):
+        """The send window never renders what its user types: code typed
+        there leaves as text, and does not run."""
+        wizard = self.open_wizard(self.move)
+        line = wizard.line_ids
+        subject = label(self.write_code)
+        line.subject = subject
+        line.body_html = text(self.write_code)
+        self.send(wizard)
+        self.assertNotRun()
+        self.assertEqual(len(self.smtp.received), 1)
+        sent = self.smtp.received[0].message["Subject"]
+        self.assertEqual(" ".join(str(sent).split()), subject)

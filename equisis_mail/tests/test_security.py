@@ -57,8 +57,29 @@ class SecurityCase(EquisisSendCase):
 @tagged("post_install", "-at_install")
 class TestNoMailAsSomeoneElse(SecurityCase):
     def test_no_queue_field_on_documents(self):
-        """The first version's forged queue was a field users could write."""
-        self.assertNotIn("equisis_send_data", self.env["account.move"]._fields)
+        """The first version's forged queue was a field of the invoice users
+        could write: what the addons add to documents is computed from their
+        own queue and mails, and writing it queues and sends nothing."""
+        added = {
+            (model, name): field
+            for model in self.env["equisis.mail.document"]._equisis_document_models()
+            for name, field in self.env[model]._fields.items()
+            if (field._module or "").startswith("equisis_mail")
+        }
+        self.assertIn(("account.move", "equisis_mail_state"), added)
+        for (model, name), field in added.items():
+            self.assertFalse(
+                field.store or field.inverse, f"{model}.{name} can be written"
+            )
+        move = self.make_invoice(self.partner)
+        move.with_user(self.mallory).write(
+            {"equisis_mail_state": "queued", "equisis_mail_failure": "forged"}
+        )
+        move.invalidate_recordset()
+        self.assertFalse(move.equisis_mail_state)
+        self.assertFalse(move.equisis_mail_failure)
+        self.assertFalse(self.queued(move))
+        self.assertFalse(self.mails_from(self.mallory))
 
     def test_queue_is_out_of_reach_of_users(self):
         Queue = self.env["equisis.mail.queue"]
