@@ -1,5 +1,4 @@
 from . import test_install
-from . import test_smtp_fixture
 from . import test_res_users
 from . import test_letter
 from . import test_send
