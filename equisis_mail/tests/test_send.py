@@ -332,6 +332,7 @@ class TestSend(EquisisSendCase):
         with self.assertRaises(UserError):
             moves.with_user(self.sender).action_equisis_retry_mail()
 
+    @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_retry_after_a_failed_second_send(self):
         """An invoice mailed once, then mailed again and refused: its status
         is Failed and Retry sends the failed mail, not "nothing to send"."""
@@ -347,6 +348,7 @@ class TestSend(EquisisSendCase):
         self.assertEqual(len(self.smtp.received), 1)
         self.assertEqual(move.equisis_mail_state, "sent")
 
+    @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_mail_retried_from_odoos_screens_is_recorded_at_once(self):
         """A failed mail sent again from Odoo's own screens (Emails, Retry)
         and delivered by Odoo's mail queue marks its invoice sent in the same
