@@ -33,11 +33,15 @@ class EquisisMailDocument(models.AbstractModel):
         compute="_compute_equisis_mail_state",
         search="_search_equisis_mail_state",
         compute_sudo=True,
+        # Computed from every user's mails: for the company's staff only,
+        # never for the customer reading the document in the portal.
+        groups="base.group_user",
     )
     equisis_mail_failure = fields.Char(
         string="E-mail Failure",
         compute="_compute_equisis_mail_state",
         compute_sudo=True,
+        groups="base.group_user",
     )
 
     def _compute_equisis_mail_state(self):
@@ -73,7 +77,9 @@ class EquisisMailDocument(models.AbstractModel):
 
     def _search_equisis_mail_state(self, operator, value):
         """Documents by the state of their latest mail of this addon (the
-        lists' "E-mail failed" filter)."""
+        lists' "E-mail failed" filter). The domain it returns is checked no
+        more: the field's groups are checked here."""
+        self._check_field_access(self._fields["equisis_mail_state"], "read")
         if operator not in ("=", "!=", "in", "not in"):
             raise UserError(
                 self.env._("This search on the e-mail status is not supported.")

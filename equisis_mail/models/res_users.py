@@ -309,13 +309,11 @@ class ResUsers(models.Model):
         return res
 
     def _equisis_sync_server_address(self):
-        """Follow the user's address when an administrator changes it, so the
-        host keeps recognising the server. A user's own change of address
-        does not move the server an administrator set for the old one: the
-        host then stops using it, as for its own personal servers."""
-        if not self.env.user.has_group("base.group_system"):
-            self.invalidate_recordset(["outgoing_mail_server_id"])
-            return
+        """Follow the user's address, whoever changes it: the host recognises
+        a personal server by its address and deletes those it no longer
+        recognises, so a user's own new address would cost them the server
+        an administrator set. Sending from an address another user has stays
+        refused (``_equisis_check_sender_address``)."""
         servers = self._equisis_personal_server()
         for user in self:
             server = servers.get(user.id)
@@ -329,8 +327,33 @@ class ResUsers(models.Model):
                         user=user.name,
                     )
                 )
-            server.from_filter = user.email_normalized
+            if server.from_filter != user.email_normalized:
+                server.from_filter = user.email_normalized
         self.invalidate_recordset(["outgoing_mail_server_id"])
+
+    @api.autovacuum
+    def _gc_personal_mail_servers(self):
+        """An address changed on the user's contact rather than on the user
+        (a contact manager, an import) is followed here, before the host
+        deletes the personal servers it no longer recognises. Only the
+        servers of this addon (login and password) follow: the host's own
+        (OAuth) are tied to the address they were authorised for."""
+        servers = (
+            self.env["ir.mail_server"]
+            .sudo()
+            .search(
+                [
+                    ("owner_user_id", "!=", False),
+                    ("smtp_authentication", "=", "login"),
+                ]
+            )
+        )
+        for server in servers:
+            address = server.owner_user_id.email_normalized
+            if address and server.from_filter != address:
+                server.from_filter = address
+        self.env["res.users"].invalidate_model(["outgoing_mail_server_id"])
+        return super()._gc_personal_mail_servers()
 
     def _equisis_check_sender_address(self):
         """Refuse to send from an address that another user has: nothing a

@@ -1,7 +1,7 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged, users
+from odoo.tests import Form, tagged, users
 from odoo.tests.common import new_test_user
 
 from .common import EquisisMailCase
@@ -62,14 +62,6 @@ class TestUserProfile(EquisisMailCase):
         self.assertEqual(server.from_filter, "anna.new@example.com")
         self.assertEqual(self.anna.outgoing_mail_server_id, server)
 
-        # A user's own change of address does not move the server that an
-        # administrator set: the host stops using it.
-        self.anna.with_user(self.anna).write({"email": "anna.self@example.com"})
-        self.assertEqual(server.from_filter, "anna.new@example.com")
-        self.assertFalse(self.anna.outgoing_mail_server_id)
-        self.anna.email = "anna.new@example.com"
-        self.assertEqual(self.anna.outgoing_mail_server_id, server)
-
         # The host's garbage collection of stale personal servers keeps it.
         self.env["res.users"]._gc_personal_mail_servers()
         self.assertTrue(server.exists())
@@ -78,6 +70,108 @@ class TestUserProfile(EquisisMailCase):
         self.assertFalse(self._servers(self.anna))
         self.assertFalse(self.anna.outgoing_mail_server_id)
         self.assertEqual(self.anna.smtp_port, 587)
+
+    def _change_own_address(self, user, email):
+        """As the user does it: the preferences window, in their own session."""
+        me = self.env["res.users"].with_user(user).browse(user.id)
+        with Form(me, view="base.view_users_form_simple_modif") as preferences:
+            preferences.email = email
+
+    def test_own_address_change_keeps_the_profile(self):
+        """An administrator's profile survives its user's new address: the
+        server follows the address, and the host keeps it."""
+        self.anna.write(
+            self._profile(
+                smtp_port=465, smtp_encryption="ssl", smtp_check_certificate=False
+            )
+        )
+        server = self._servers(self.anna)
+        self._change_own_address(self.anna, "anna.self@example.com")
+        self.env.invalidate_all()
+        self.assertEqual(self._servers(self.anna), server)
+        self.assertEqual(server.from_filter, "anna.self@example.com")
+        self.assertEqual(self.anna.outgoing_mail_server_id, server)
+        self.env["res.users"]._gc_personal_mail_servers()
+        self.assertTrue(server.exists(), "the host's garbage collection keeps it")
+        self.env.invalidate_all()
+        self.assertEqual(
+            self.anna.read(
+                [
+                    "smtp_host",
+                    "smtp_port",
+                    "smtp_encryption",
+                    "smtp_check_certificate",
+                    "smtp_user",
+                    "smtp_pass",
+                ]
+            )[0],
+            {
+                "id": self.anna.id,
+                "smtp_host": self.smtp.host,
+                "smtp_port": 465,
+                "smtp_encryption": "ssl",
+                "smtp_check_certificate": False,
+                "smtp_user": "anna-login",
+                "smtp_pass": "anna-secret",
+            },
+        )
+        self.assertEqual(server.smtp_encryption, "ssl", "the mode is kept")
+
+    def test_own_address_change_keeps_sending_through_own_server(self):
+        self.anna.write(self._profile())
+        self._change_own_address(self.anna, "anna.self@example.com")
+        self.env["res.users"]._gc_personal_mail_servers()
+        self.env.invalidate_all()
+        mail = (
+            self.env["mail.mail"]
+            .with_user(self.anna)
+            .sudo()
+            .create(
+                {
+                    "subject": "Hello",
+                    "body_html": "<p>Hi</p>",
+                    "email_from": self.anna.email_formatted,
+                    "email_to": "customer@example.com",
+                    "mail_server_id": self.anna.outgoing_mail_server_id.id,
+                }
+            )
+        )
+        self.flush_mail_queue(mail)
+        self.assertEqual(mail.state, "sent", mail.failure_reason)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(self.smtp.received[0].login, "anna-login")
+        self.assertEqual(self.smtp.received[0].mail_from, "anna.self@example.com")
+        self.assertFalse(self.default_smtp.received)
+
+    def test_address_changed_on_the_contact_keeps_the_server(self):
+        """An address changed on the user's contact, not through the user
+        (a contact manager, an import), is followed before the host's
+        garbage collection, which would otherwise delete the server."""
+        self.anna.write(self._profile())
+        server = self._servers(self.anna)
+        self.anna.partner_id.email = "anna.contact@example.com"
+        self.env["res.users"]._gc_personal_mail_servers()
+        self.assertTrue(server.exists())
+        self.assertEqual(server.from_filter, "anna.contact@example.com")
+        self.env.invalidate_all()
+        self.assertEqual(self.anna.outgoing_mail_server_id, server)
+        self.assertEqual(self.anna.smtp_user, "anna-login")
+
+    def test_own_address_must_stay_valid_with_own_server(self):
+        """The server needs an address to send from: clearing it is refused
+        rather than leaving a server the host would delete."""
+        self.anna.write(self._profile())
+        server = self._servers(self.anna)
+        me = self.env["res.users"].with_user(self.anna).browse(self.anna.id)
+        with (
+            self.assertRaisesRegex(ValidationError, "needs a valid e-mail address"),
+            self.env.cr.savepoint(),
+        ):
+            me.write({"email": False})
+        self.env.invalidate_all()
+        self.assertEqual(self.anna.email, "anna@example.com")
+        self.assertEqual(server.from_filter, "anna@example.com")
+        self.assertEqual(self.anna.outgoing_mail_server_id, server)
 
     def test_changing_one_value_keeps_the_others(self):
         self.anna.write(self._profile())

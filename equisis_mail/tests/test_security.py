@@ -351,6 +351,40 @@ class TestNoMailAsSomeoneElse(SecurityCase):
         with self.assertRaises(AccessError):
             self.sender.with_user(self.mallory).action_equisis_test_smtp()
 
+    def test_own_server_follows_own_address_never_a_colleagues(self):
+        """A new address of one's own keeps the server an administrator set;
+        a colleague's address still sends nothing, through any server."""
+        own_smtp = SmtpFixture().start()
+        self.addCleanup(own_smtp.stop)
+        self.mallory.write(
+            {
+                "smtp_host": own_smtp.host,
+                "smtp_port": own_smtp.port,
+                "smtp_encryption": "none",
+            }
+        )
+        me = self.mallory.with_user(self.mallory)
+        me.write({"email": "mallory.new@example.com"})
+        move = self.make_invoice(self.partner)
+        self.send(self.open_wizard(move, user=self.mallory))
+        self.assertEqual(len(own_smtp.received), 1)
+        self.assertEqual(own_smtp.received[0].mail_from, "mallory.new@example.com")
+        self.assertNothingLeft()
+
+        own_smtp.reset()
+        me.write({"email": "sophie@example.com"})
+        other = self.make_invoice(self.partner)
+        wizard = self.open_wizard(other, user=self.mallory)
+        with self.assertRaisesRegex(UserError, "also the address of"):
+            self.send(wizard)
+        self.assertFalse(own_smtp.received)
+        self.assertNothingLeft()
+        self.assertEqual(
+            self.sender.outgoing_mail_server_id.owner_user_id,
+            self.sender,
+            "her server stays hers",
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestProfilePrivacy(SecurityCase):
@@ -373,6 +407,44 @@ class TestProfilePrivacy(SecurityCase):
         self.assertIn(str(self.smtp.port), own)
         admin = self.sender.with_user(self.env.ref("base.user_admin"))
         self.assertIn("sender-login", admin.equisis_smtp_summary)
+
+    def test_portal_customer_reads_no_sending_detail(self):
+        """The mail server's answers are for the company's staff, not for the
+        customer who reads the invoice in the portal."""
+        customer = self.env["res.users"].create(
+            {
+                "name": "Portal Client",
+                "login": "portal_client",
+                "email": "portal.client@example.com",
+                "group_ids": [Command.set(self.env.ref("base.group_portal").ids)],
+            }
+        )
+        move = self.make_invoice(customer.partner_id)
+        self.env["mail.mail"].create(
+            {
+                "subject": move.name,
+                "body_html": "<p>Invoice</p>",
+                "email_to": "portal.client@example.com",
+                "equisis_model": "account.move",
+                "equisis_res_id": move.id,
+                "state": "exception",
+                "failure_reason": "535 5.7.8 relay.internal.example: bad password",
+            }
+        )
+        self.assertEqual(move.equisis_mail_state, "failed")
+        portal_move = move.with_user(customer)
+        self.assertEqual(portal_move.read(["name"])[0]["name"], move.name)
+        for fname in ("equisis_mail_failure", "equisis_mail_state"):
+            with self.subTest(fname=fname):
+                self.assertNotIn(fname, portal_move.fields_get())
+                with self.assertRaises(AccessError):
+                    portal_move.read([fname])
+        with self.assertRaises(AccessError):
+            self.env["account.move"].with_user(customer).search(
+                [("equisis_mail_state", "=", "failed")]
+            )
+        # The staff still read it.
+        self.assertIn("535", move.with_user(self.mallory).equisis_mail_failure)
 
     def test_smtp_fields_are_for_administrators(self):
         fields = self.env["res.users"].with_user(self.mallory).fields_get()

@@ -161,6 +161,10 @@ class EquisisMailSendLine(models.TransientModel):
                         model=line.res_model,
                     )
                 )
+        # A line tells of its document (when it was mailed): only of a
+        # document its user may read. Constraints run as superuser.
+        for documents in self._documents_per_model().values():
+            documents.sudo(False).check_access("read")
 
     def _document(self):
         """The document of this line (empty once deleted)."""
@@ -469,18 +473,25 @@ class EquisisMailSendLine(models.TransientModel):
         return False
 
     @api.depends("res_model", "res_id")
+    @api.depends_context("uid")
     def _compute_sent_note(self):
+        """Said of documents the user may read only: the mails are read as
+        superuser, and would tell when a colleague's hidden document left."""
         documents = self._documents_by_line()
-        last_sent = self.env["equisis.mail.service"]._last_sent_mails(
-            [(line.res_model, line.res_id) for line in self]
-        )
+        readable = {
+            (model, res_id)
+            for model, model_documents in self._documents_per_model().items()
+            for res_id in model_documents._filtered_access("read").ids
+        }
+        last_sent = self.env["equisis.mail.service"]._last_sent_mails(list(readable))
         sent_on = {
             mail.id: mail.date
             for mail in self.env["mail.mail"].sudo().browse(last_sent.values())
         }
         for line in self:
-            document = documents[line]
-            when = sent_on.get(last_sent.get((line.res_model, line.res_id)))
+            key = (line.res_model, line.res_id)
+            document = documents[line] if key in readable else None
+            when = sent_on.get(last_sent.get(key))
             if document and when:
                 line.sent_note = self.env._(
                     "Sent on %(date)s",

@@ -179,6 +179,51 @@ class TestSaleSend(EquisisSendCase):
         with self.assertRaises(AccessError):
             self.open_sale_window(order, user=colleague)
 
+    def _own_orders_salesman(self):
+        """A salesman who sees his own documents only."""
+        return self.env["res.users"].create(
+            {
+                "name": "Own Documents Only",
+                "login": "own_documents",
+                "email": "own.documents@example.com",
+                "group_ids": [
+                    Command.link(self.env.ref("sales_team.group_sale_salesman").id)
+                ],
+            }
+        )
+
+    def test_salesman_cannot_line_up_a_colleagues_quotation(self):
+        """A line of the send window tells nothing of a quotation its user
+        may not read, not even that it was mailed: it cannot be made."""
+        salesman = self._own_orders_salesman()
+        order = self.make_order(self.en_partner)
+        self.send(self.open_sale_window(order))
+        self.assertEqual(order.state, "sent")
+        self.assertFalse(order.with_user(salesman).has_access("read"))
+        wizard = (
+            self.env["equisis.mail.send"]
+            .with_user(salesman)
+            .create({"res_model": "sale.order", "res_ids": []})
+        )
+        Line = self.env["equisis.mail.send.line"].with_user(salesman)
+        with self.assertRaises(AccessError):
+            line = Line.create(
+                {"wizard_id": wizard.id, "res_model": "sale.order", "res_id": order.id}
+            )
+            line.read(["sent_note"])
+
+    def test_line_of_a_quotation_no_longer_readable_says_nothing(self):
+        """Reassigned to a colleague after the window opened, the quotation's
+        line no longer says when it was mailed."""
+        order = self.make_order(self.en_partner)
+        self.send(self.open_sale_window(order))
+        line = self.open_sale_window(order).line_ids
+        self.assertIn("Sent on", line.sent_note)
+        order.sudo().user_id = self._own_orders_salesman()
+        self.assertFalse(order.with_user(self.sender).has_access("read"))
+        line.invalidate_recordset()
+        self.assertFalse(line.read(["sent_note"])[0]["sent_note"])
+
     def test_confirmed_order_mailed_meanwhile_is_not_mailed_twice(self):
         """Mailing an order changes nothing on it: the window knows it was
         mailed from the addon's own mails."""
