@@ -2,10 +2,10 @@
 # ruff: noqa: F821 - `env` is given by odoo shell
 import json
 import os
+import re
 import resource
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -16,9 +16,6 @@ from odoo import SUPERUSER_ID, api
 CASE = os.environ["BENCH_CASE"]
 N = int(os.environ["BENCH_N"])
 SMTP_PORT = int(os.environ["BENCH_SMTP_PORT"])
-# The addon's background jobs (main and workers): the cron threads an Odoo
-# server needs to run them all at once (``--max-cron-threads``).
-WORKERS = 4
 
 
 class Counter:
@@ -80,26 +77,10 @@ def open_host_window():
     wizard.read(["summary_data", "alerts"])
 
 
-def background_jobs():
-    """The addon's background jobs at once, each on its own cursor, as an
-    Odoo server with WORKERS cron threads runs its WORKERS jobs."""
-    errors = []
-
-    def job(main):
-        try:
-            with env.registry.cursor() as cr:
-                cron_env = api.Environment(cr, SUPERUSER_ID, {})
-                cron_env["equisis.mail.service"]._cron_send(main=main)
-        except Exception as error:  # noqa: BLE001 - raised below
-            errors.append(error)
-
-    threads = [threading.Thread(target=job, args=(i == 0,)) for i in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+def background_job():
+    """The addon's scheduled action, as Odoo's cron runs it: one at a time."""
+    with env.registry.cursor() as cr:
+        api.Environment(cr, SUPERUSER_ID, {})["equisis.mail.service"]._cron_send()
 
 
 def addon_send():
@@ -107,10 +88,8 @@ def addon_send():
     action = moves.action_equisis_open_send_wizard()
     env["equisis.mail.send"].browse(action["res_id"]).action_send()
     env.cr.commit()
-    while env["equisis.mail.queue"].sudo().search_count([]) or env[
-        "mail.mail"
-    ].search_count([("equisis_background", "=", True), ("state", "=", "outgoing")]):
-        background_jobs()
+    while env["equisis.mail.queue"].sudo().search_count([]):
+        background_job()
         # A new snapshot, to see what the jobs committed.
         env.cr.commit()
         env.invalidate_all()
@@ -163,6 +142,94 @@ def embedded_files(pdf, folder, name):
     return [line.split(": ", 1)[1] for line in listing[1:] if ": " in line]
 
 
+def grey_pages(pdf, folder, name):
+    """The PDF's pages as (width, height, pixels), 72 dpi grey (pdftoppm)."""
+    result = []
+    for page in pages(pdf, folder, name):
+        header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", page)
+        result.append((int(header[1]), int(header[2]), page[header.end() :]))
+    return result
+
+
+# The page bands compared apart: the header (logo, company), the body, the
+# footer (company details, page number), in share of the page's height.
+BANDS = (("header", 0.0, 0.16), ("body", 0.16, 0.88), ("footer", 0.88, 1.0))
+
+
+def compare_pages(alone, batched):
+    """Differing pixels per band of each page, and the ink of the alone
+    PDF's header (its non-white pixels: the logo, pale, and the company)."""
+    result = []
+    for (width, height, mine), (width2, height2, theirs) in zip(
+        alone, batched, strict=False
+    ):
+        page = {
+            "size": [width, height],
+            "same_size": (width, height) == (width2, height2),
+        }
+        for band, top, bottom in BANDS:
+            start, end = int(height * top) * width, int(height * bottom) * width
+            page[band] = sum(
+                a != b for a, b in zip(mine[start:end], theirs[start:end], strict=False)
+            )
+        start, end = 0, int(height * BANDS[0][2]) * width
+        page["header_ink"] = sum(pixel < 250 for pixel in mine[start:end])
+        result.append(page)
+    return result
+
+
+def render_invoices(invoices):
+    """The invoices' legal PDFs as the host's pipeline renders them: one
+    wkhtmltopdf call for them all, split per invoice; and the seconds."""
+    Send = env["account.move.send"]
+    invoices_data = {
+        invoice: {"pdf_report": Send._get_default_pdf_report_id(invoice)}
+        for invoice in invoices
+    }
+    start = time.perf_counter()
+    Send._prepare_invoice_pdf_report(invoices_data)
+    seconds = time.perf_counter() - start
+    return {
+        invoice.id: data["pdf_attachment_values"]["raw"]
+        for invoice, data in invoices_data.items()
+    }, seconds
+
+
+def compare_batches():
+    """Invoices rendered alone against the same invoices rendered inside a
+    batch of 20 and of 80 (Odoo's default batch), page by page, pixel by
+    pixel, band by band: the first, a middle and the last of each batch."""
+    ordered = moves.sorted("id")
+    folder_out = Path(os.environ["BENCH_PDF_DIR"])
+    folder_out.mkdir(parents=True, exist_ok=True)
+    batches = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in (20, 80):
+            batch = ordered[:size]
+            batched, seconds = render_invoices(batch)
+            entry = {"size": size, "seconds": seconds, "invoices": []}
+            for position in sorted({0, size // 2, size - 1}):
+                invoice = batch[position]
+                alone, alone_seconds = render_invoices(invoice)
+                tag = f"{size}-{position + 1}"
+                alone_pages = grey_pages(alone[invoice.id], folder, f"alone-{tag}")
+                batch_pages = grey_pages(batched[invoice.id], folder, f"batch-{tag}")
+                (folder_out / f"alone-{tag}.pdf").write_bytes(alone[invoice.id])
+                (folder_out / f"batch-{tag}.pdf").write_bytes(batched[invoice.id])
+                entry["invoices"].append(
+                    {
+                        "invoice": invoice.name,
+                        "position": position + 1,
+                        "alone_seconds": alone_seconds,
+                        "alone_pages": len(alone_pages),
+                        "batch_pages": len(batch_pages),
+                        "pages": compare_pages(alone_pages, batch_pages),
+                    }
+                )
+            batches.append(entry)
+    return batches
+
+
 def compare_pdfs():
     """One invoice's legal PDF as the addon's send stores it and as the
     host's batch Print & Send stores it, compared page by page, pixel by
@@ -209,6 +276,8 @@ def compare_pdfs():
 
 
 if CASE == "pdf":
+    result["bands"] = BANDS
+    result["batches"] = compare_batches()
     result["pdf"] = compare_pdfs()
 elif CASE == "window":
     result["window_s"], result["window_queries"] = timed(open_addon_window)

@@ -3,6 +3,8 @@
 import base64
 import os
 
+from odoo.tools import file_open
+
 N = int(os.environ["BENCH_N"])
 SMTP_PORT = int(os.environ["BENCH_SMTP_PORT"])
 HTTP_PORT = int(os.environ["BENCH_HTTP_PORT"])
@@ -12,8 +14,6 @@ for code in ("fr_BE", "nl_BE", "fr_FR", "nl_NL"):
 params = env["ir.config_parameter"].sudo()
 params.set_param("web.base.url", f"http://127.0.0.1:{HTTP_PORT}")
 params.set_param("web.base.url.freeze", "True")
-# This wkhtmltopdf (unpatched Qt) renders one document per call.
-params.set_param("account.pdf_generation_batch", "0")
 env["ir.mail_server"].search([]).unlink()
 env["ir.mail_server"].create(
     {
@@ -23,7 +23,22 @@ env["ir.mail_server"].create(
         "smtp_encryption": "none",
     }
 )
-env.company.email = "invoices@bench.example.com"
+# A logo, a header and a footer with something in them, as a real company's.
+with file_open("base/static/img/demo_logo_report.png", "rb") as logo:
+    logo_data = base64.b64encode(logo.read())
+env.company.write(
+    {
+        "logo": logo_data,
+        "report_footer": "<p>Bench Company SRL, BE0477472701, "
+        "IBAN BE71 0961 2345 6769</p>",
+        "email": "invoices@bench.example.com",
+        "phone": "+32 2 555 01 23",
+        "website": "https://bench.example.com",
+        "street": "Rue de la Loi 16",
+        "zip": "1000",
+        "city": "Bruxelles",
+    }
+)
 env.ref("base.user_admin").email = "admin@bench.example.com"
 langs = ["en_US", "fr_BE", "nl_BE"]
 partners = env["res.partner"].create(
