@@ -1,10 +1,24 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import html
+import re
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import is_html_empty
+from odoo.tools.rendering_tools import parse_inline_template
+
+from odoo.addons.base.models.ir_qweb import QWebError
+
+# A path of fields from the document: ``object.partner_id.ref``.
+OBJECT_PATH = re.compile(r"\bobject((?:\.\w+)+)")
+# The expressions of a QWeb element: t-out="...", t-if="...", t-att-href="...".
+QWEB_EXPRESSION = re.compile(
+    r"\bt-(?:out|esc|raw|if|elif|value|foreach|att-[\w-]+|attf-[\w-]+)"
+    r"=(\"[^\"]*\"|'[^']*')"
+)
 
 TARGETS = [
     ("out_invoice", "Customer Invoice"),
@@ -309,11 +323,146 @@ class EquisisLetter(models.Model):
             ).items():
                 rendered[res_id]["subject"] = " ".join((subject or "").split())
         if "body" in parts:
+            signature = self._signature_to_add()
             for res_id, body in self._render_field(
                 "body_html", documents.ids, **options
             ).items():
-                rendered[res_id]["body"] = body
+                rendered[res_id]["body"] = (
+                    Markup(body or "") + signature if signature else body
+                )
         return rendered
+
+    def _signature_to_add(self):
+        """The sender's signature, for a text that has none of its own: every
+        mail ends with it, also from a letter written from scratch, whose
+        author may not write the code that places it."""
+        self.ensure_one()
+        signature = self.env.user.signature
+        if "signature" in (self.body_html or "") or is_html_empty(signature):
+            return Markup()
+        return Markup('<div class="o_signature">%s</div>') % signature
+
+    def _render_failure(self, document, error):
+        """Why this letter cannot be written for one document, in the user's
+        language: the placeholder that fails and the value it lacks. The
+        host's message is in the letter's language and names its template
+        engine and the exception: no reader of a red line can act on it.
+
+        :param document: the document (in the user's environment)
+        :param error: what rendering it raised
+        :return: the reason, a translated sentence
+        """
+        self.ensure_one()
+        values = {"code": self.code, "document": document.display_name}
+        if isinstance(error, AccessError):
+            return self.env._(
+                "The letter %(code)s could not be rendered for %(document)s: "
+                "%(reason)s",
+                reason=error.args[0] if error.args else "",
+                **values,
+            )
+        placeholder, expressions = self._failing_placeholder(document, error)
+        if not placeholder:
+            return self.env._(
+                "The letter %(code)s could not be rendered for %(document)s: "
+                "check its placeholders.",
+                **values,
+            )
+        for expression in expressions:
+            found = self._placeholder_gap(document, expression)
+            if found and found[0] == "empty":
+                return self.env._(
+                    "The letter %(code)s could not be rendered for %(document)s: "
+                    "its placeholder %(placeholder)s needs a value in "
+                    "“%(value)s”, which is empty.",
+                    placeholder=placeholder,
+                    value=found[1],
+                    **values,
+                )
+            if found:
+                return self.env._(
+                    "The letter %(code)s could not be rendered for %(document)s: "
+                    "its placeholder %(placeholder)s names “%(name)s”, which is "
+                    "not a field of %(model)s.",
+                    placeholder=placeholder,
+                    name=found[1],
+                    model=found[2],
+                    **values,
+                )
+        return self.env._(
+            "The letter %(code)s could not be rendered for %(document)s: its "
+            "placeholder %(placeholder)s does not work for this document.",
+            placeholder=placeholder,
+            **values,
+        )
+
+    def _failing_placeholder(self, document, error):
+        """The placeholder that fails for this document, as the letter shows
+        it, and its expressions.
+
+        The host names the element of the text that failed; for the label,
+        each of its placeholders is tried alone.
+
+        :return: (placeholder, [expression]) or (False, [])
+        """
+        cause = error
+        while cause is not None:
+            if isinstance(cause, QWebError) and cause.qweb.element:
+                expressions = [
+                    html.unescape(value[1:-1])
+                    for value in QWEB_EXPRESSION.findall(cause.qweb.element)
+                ]
+                if expressions:
+                    return f"“{expressions[0]}”", expressions
+            cause = cause.__cause__ or cause.__context__
+        lang = self.lang_id.code if self.lang_id.active else False
+        renderer = self.with_context(lang=lang) if lang else self
+        for _text, expression, _default in parse_inline_template(self.name or ""):
+            if not expression:
+                continue
+            try:
+                placeholder = "{{ " + expression + " }}"
+                renderer._render_template_inline_template(
+                    placeholder, self.render_model, [document.id]
+                )
+            except Exception:  # noqa: BLE001 - the failing one is looked for
+                return placeholder, [expression]
+        return False, []
+
+    def _placeholder_gap(self, document, expression):
+        """Along each path of fields the expression reads from the document
+        (``object.partner_id.ref.upper()``), the first value that is empty
+        before the path goes on, or a name that is no field.
+
+        :return: ("empty", field labels) or ("unknown", name, model label)
+                 or None
+        """
+        for match in OBJECT_PATH.finditer(expression):
+            names = match.group(1).split(".")[1:]
+            value, labels = document, []
+            for index, name in enumerate(names):
+                if not isinstance(value, models.BaseModel):
+                    break
+                field = value._fields.get(name)
+                if field is None:
+                    if hasattr(value, name):
+                        break
+                    return (
+                        "unknown",
+                        name,
+                        self.env["ir.model"]._get(value._name).name,
+                    )
+                labels.append(field._description_string(self.env))
+                value = value[:1][name]
+                empty = (
+                    value is False
+                    or value is None
+                    or value == ""
+                    or (isinstance(value, models.BaseModel) and not value)
+                )
+                if empty and index < len(names) - 1:
+                    return "empty", " › ".join(labels)
+        return None
 
     @api.model
     def _letter_domain(self, letter_type, company):

@@ -9,8 +9,9 @@ from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
 from odoo.tools import mute_logger
+from odoo.tools.rendering_tools import parse_inline_template
 
 from ..models import equisis_mail_service as service_module
 from .common import (
@@ -293,7 +294,9 @@ class TestSend(EquisisSendCase):
         pdf = move.invoice_pdf_report_id
         self.assertTrue(pdf)
         self.smtp.reset()
-        self.send(self.open_wizard(move))
+        again = self.open_wizard(move)
+        again.resend_confirmed = True  # sent already: a deliberate choice
+        self.send(again)
         self.assertEqual(move.invoice_pdf_report_id, pdf)
         sent = dict(self.smtp.received[0].attachments())
         self.assertEqual(sent[pdf.name], pdf.raw)
@@ -340,7 +343,9 @@ class TestSend(EquisisSendCase):
         self.send(self.open_wizard(move))
         self.assertTrue(move.is_move_sent)
         self.smtp.refuse_recipient("client@example.fr", "550 5.2.2 Mailbox full")
-        self.send(self.open_wizard(move))
+        again = self.open_wizard(move)
+        again.resend_confirmed = True  # sent already: a deliberate choice
+        self.send(again)
         self.assertEqual(move.equisis_mail_state, "failed")
         self.smtp.reset()
         with real_delivery(self.env):
@@ -588,3 +593,293 @@ class TestSendTour(HttpCase):
             [("partner_id.name", "=", "Tour Client C")]
         )
         self.assertIn("fixed@example.com", move.message_ids[0].body)
+
+
+@tagged("post_install", "-at_install")
+class TestAccountantsMonday(EquisisSendCase):
+    """Issue 24: each line stands alone, a second send is a choice, plain
+    messages, the smaller points."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.with_ref = cls.make_partner("Ref Ltd", "ref@example.com")
+        cls.with_ref.ref = "abc-12"
+        cls.without_ref = cls.make_partner("Noref Ltd", "noref@example.com")
+
+    def _letter(self, name, body="<p>Hello</p>", lang="base.lang_en"):
+        """A letter of the template editor (the test's superuser)."""
+        return self.env["equisis.letter"].create(
+            {
+                "code": "REF",
+                "name": name,
+                "letter_type": "accompaniment",
+                "target": "out_invoice",
+                "lang_id": self.env.ref(lang).id,
+                "body_html": body,
+            }
+        )
+
+    def _lines(self, wizard):
+        return {line.move_id: line for line in wizard.line_ids}
+
+    @mute_logger("odoo.addons.mail.models.mail_render_mixin")
+    def test_a_subject_failing_for_one_document_reds_that_line_only(self):
+        # A French letter, in an English session: the reason is English.
+        # Written before the invoices, it is not tried on one of them.
+        letter = self._letter(
+            "Facture {{ object.name }} ({{ object.partner_id.ref.upper() }})",
+            lang="base.lang_fr",
+        )
+        moves = self.make_invoice(self.with_ref) | self.make_invoice(self.without_ref)
+        wizard = self.open_wizard(moves)
+        wizard.line_ids.letter_id = letter
+        lines = self._lines(wizard)
+        good, bad = lines[moves[0]], lines[moves[1]]
+        self.assertFalse(good.problem)
+        self.assertEqual(good.subject, f"Facture {moves[0].name} (ABC-12)")
+        self.assertIn("{{ object.partner_id.ref.upper() }}", bad.problem)
+        self.assertIn(moves[1].name, bad.problem)
+        self.assertIn("Partner › Reference", bad.problem)
+        self.assertIn("empty", bad.problem)
+        for raw in ("inline_template", "AttributeError", "Échec", "rendu"):
+            self.assertNotIn(raw, bad.problem)
+        self.send(wizard)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(wizard.line_ids, bad)
+
+    @mute_logger("odoo.addons.mail.models.mail_render_mixin")
+    def test_a_body_failing_for_one_document_reds_that_line_only(self):
+        letter = self._letter(
+            "Invoice {{ object.name }}",
+            body='<p>Your code: <t t-out="object.partner_id.ref.upper()"/></p>',
+        )
+        moves = self.make_invoice(self.with_ref) | self.make_invoice(self.without_ref)
+        wizard = self.open_wizard(moves)
+        wizard.line_ids.letter_id = letter
+        self.assertFalse(wizard.line_ids.filtered("problem"), "subjects render")
+        self.send(wizard)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertIn("ABC-12", self.smtp.received[0].message.get_body().get_content())
+        bad = wizard.line_ids
+        self.assertEqual(bad.move_id, moves[1])
+        self.assertIn("object.partner_id.ref.upper()", bad.problem)
+        self.assertIn("Partner › Reference", bad.problem)
+        self.assertNotIn("QWeb", bad.problem)
+        self.assertNotIn("Error", bad.problem)
+
+    @mute_logger("odoo.addons.mail.models.mail_render_mixin")
+    def test_an_unknown_field_is_named(self):
+        letter = self._letter("Invoice {{ object.no_such_field }}")
+        wizard = self.open_wizard(self.make_invoice(self.with_ref))
+        wizard.line_ids.letter_id = letter
+        self.assertIn("no_such_field", wizard.line_ids.problem)
+        self.assertIn("not a field of", wizard.line_ids.problem)
+
+    def test_documents_sent_already_wait_for_a_confirmation(self):
+        sent = self.make_invoice(self.with_ref)
+        self.send(self.open_wizard(sent))
+        self.smtp.reset()
+        fresh = self.make_invoice(self.without_ref)
+        wizard = self.open_wizard(sent | fresh)
+        self.assertEqual(wizard.already_sent_count, 1)
+        self.assertIn(sent.name, wizard.already_sent_summary)
+        self.assertIn("ref@example.com", wizard.already_sent_summary)
+        lines = self._lines(wizard)
+        self.assertIn("to ref@example.com", lines[sent].sent_note)
+        self.assertTrue(lines[sent].already_sent)
+        self.assertFalse(lines[fresh].already_sent)
+        self.assertEqual(wizard.ready_count, 1)
+        # Send without the tick: only the fresh one goes; the other stays.
+        self.send(wizard)
+        self.assertEqual(
+            [received.rcpt_tos for received in self.smtp.received],
+            [["noref@example.com", "sophie@example.com"]]
+            if self.sender.bcc_confirmation
+            else [["noref@example.com"]],
+        )
+        self.assertEqual(wizard.line_ids.move_id, sent)
+        self.assertIn("1 document sent already was left out", wizard.result_message)
+        # Alone, it is refused with the way to send it.
+        with self.assertRaisesRegex(UserError, "Send them again"):
+            self.send(wizard)
+        # Ticked: it goes, once.
+        self.smtp.reset()
+        wizard.resend_confirmed = True
+        self.assertEqual(wizard.ready_count, 1)
+        self.send(wizard)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertFalse(wizard.line_ids)
+        self.assertFalse(wizard.resend_confirmed, "a tick is for one send")
+
+    def test_red_lines_first_then_documents_sent_already(self):
+        sent = self.make_invoice(self.with_ref)
+        self.send(self.open_wizard(sent))
+        fresh = self.make_invoice(self.with_ref)
+        red = self.make_invoice(self.make_partner("Nobody", False))
+        wizard = self.open_wizard(fresh | sent | red)
+        wizard.invalidate_recordset(["line_ids"])
+        self.assertEqual(wizard.line_ids.move_id.ids, [red.id, sent.id, fresh.id])
+
+    def test_send_window_columns_wrap(self):
+        """Every column reads whole at 1366 px: long cells wrap."""
+        arch = etree.fromstring(
+            self.env.ref("equisis_mail.equisis_mail_send_view_form").arch
+        )
+        for name in ("email_to", "letter_id", "subject", "problem", "sent_note"):
+            cell = arch.xpath(f"//list/field[@name='{name}']")[0]
+            self.assertIn("text-wrap", cell.get("class", ""), name)
+
+    def test_plain_counts_in_the_result(self):
+        wizard = self.open_wizard(self.make_invoice(self.with_ref))
+        self.send(wizard)
+        self.assertEqual(wizard.result_message, "1 mail sent.")
+        moves = self.make_invoice(self.with_ref) | self.make_invoice(self.with_ref)
+        wizard = self.open_wizard(moves)
+        self.send(wizard)
+        self.assertEqual(wizard.result_message, "2 mails sent.")
+        self.assertNotIn("(s)", wizard.result_message)
+
+    def test_sent_through_names_host_and_port(self):
+        wizard = self.open_wizard(self.make_invoice(self.with_ref))
+        self.assertEqual(
+            wizard.sender_server,
+            f"{self.smtp.host}:{self.smtp.port} (your own server)",
+        )
+        self.sender.smtp_host = False
+        wizard = self.open_wizard(self.make_invoice(self.with_ref))
+        self.assertEqual(
+            wizard.sender_server,
+            f"127.0.0.1:{self.default_smtp.port} (the company's server)",
+        )
+
+    @mute_logger("odoo.addons.base.models.ir_mail_server", "odoo.addons.mail")
+    def test_refused_connection_says_which_server_and_where_to_fix_it(self):
+        self.sender.smtp_port = 1
+        wizard = self.open_wizard(self.make_invoice(self.with_ref))
+        self.send(wizard)
+        self.assertEqual(wizard.result_message, "No mail was sent. 1 mail failed.")
+        self.assertIn(
+            f"The mail server {self.smtp.host}:1 refused the connection",
+            wizard.result_failures,
+        )
+        self.assertIn(
+            "Settings &gt; Users &gt; Sophie Sender &gt; E-mail sending",
+            wizard.result_failures,
+        )
+        self.assertNotIn("Errno", wizard.result_failures)
+        self.assertNotIn("111", wizard.result_failures)
+
+    def test_files_count_an_upload_at_once_and_the_einvoice(self):
+        move = self.make_invoice(self.with_ref)
+        wizard = self.open_wizard(move)
+        self.assertEqual(wizard.line_ids.attachment_count, 1, "the PDF")
+        upload = self.env["ir.attachment"].create(
+            {"name": "plan.txt", "raw": b"plan", "mimetype": "text/plain"}
+        )
+        form = Form(wizard)
+        with form.line_ids.edit(0) as line_form:
+            line_form.upload_ids.add(upload)
+            self.assertEqual(line_form.attachment_count, 2, "before saving")
+        # A customer with an e-invoice format: its XML goes with the mail.
+        self.with_ref.invoice_edi_format = "ubl_bis3"
+        wizard = self.open_wizard(self.make_invoice(self.with_ref))
+        self.assertEqual(wizard.line_ids.attachment_count, 2, "PDF and XML")
+
+    def test_a_letter_from_scratch_ends_with_the_signature(self):
+        letter = self._letter("Invoice {{ object.name }}", body="<p>Hello</p>")
+        move = self.make_invoice(self.with_ref)
+        wizard = self.open_wizard(move)
+        wizard.line_ids.letter_id = letter
+        self.assertIn("Sophie Sender, Accounting", wizard.line_ids.body_html)
+        # A ready-made letter places the signature itself, once.
+        wizard.line_ids.letter_id = wizard.line_ids.default_letter_id
+        self.assertEqual(
+            wizard.line_ids.body_html.count("Sophie Sender, Accounting"), 1
+        )
+
+    def test_ready_made_labels_hold_plain_placeholders(self):
+        letters = self.env["equisis.letter"].search(
+            [("letter_type", "=", "accompaniment")]
+        )
+        self.assertTrue(letters)
+        for letter in letters:
+            for _text, expression, _default in parse_inline_template(letter.name):
+                if expression:
+                    self.assertRegex(
+                        expression.strip(), r"^object(\.\w+)+$", letter.code
+                    )
+
+    def test_smaller_screens_points(self):
+        """Change the limit opens Settings at its block; Mail To's copy
+        button comes first and hides the BCC tick; no "? ?" label."""
+        action = self.env.ref("equisis_mail.action_open_personal_limit_setting")
+        self.assertTrue(action.url.endswith("#equisis_personal_limit"))
+        settings = self.env["res.config.settings"].get_views([(False, "form")])
+        self.assertIn('id="equisis_personal_limit"', settings["views"]["form"]["arch"])
+        arch = etree.fromstring(
+            self.env.ref("equisis_mail.equisis_mail_to_view_form").arch
+        )
+        copy = arch.xpath("//field[@widget='CopyClipboardButton']")[0]
+        listed = arch.xpath("//group/field[@name='address_list']")[0]
+        self.assertLess(list(arch.iter()).index(copy), list(arch.iter()).index(listed))
+        tick = arch.xpath("//field[@name='use_bcc']")[0].getparent()
+        self.assertEqual(tick.get("invisible"), "url_too_long")
+        for label in arch.xpath("//label"):
+            self.assertFalse(label.get("string", "").endswith("?"))
+
+
+@tagged("post_install", "-at_install")
+class TestMondayTour(HttpCase):
+    def test_monday_tour(self):
+        """Issue 24, points 2 and 3, in the browser."""
+        admin = self.env.ref("base.user_admin")
+        admin.email = "admin@example.com"
+        product = self.env["product.product"].create({"name": "Monday service"})
+        moves = {}
+        # The customer without reference first: the letter is tried on the
+        # latest invoice when it is saved, and renders there.
+        for name, ref in (
+            ("Monday Noref", False),
+            ("Monday Sent", "sent-1"),
+            ("Monday Fresh", "fresh-2"),
+        ):
+            partner = self.env["res.partner"].create(
+                {"name": name, "email": f"{ref or 'noref'}@example.com", "ref": ref}
+            )
+            moves[name] = self.env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "invoice_date": "2026-11-02",
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"product_id": product.id, "price_unit": 100, "tax_ids": []}
+                        )
+                    ],
+                }
+            )
+            moves[name].action_post()
+        moves["Monday Sent"].is_move_sent = True
+        self.env["equisis.letter"].create(
+            {
+                "code": "MON-EN",
+                "sequence": 1,
+                "name": "Invoice {{ object.name }} for "
+                "{{ object.partner_id.ref.upper() }}",
+                "letter_type": "accompaniment",
+                "target": "out_invoice",
+                "lang_id": self.env.ref("base.lang_en").id,
+                "body_html": "<p>Hello</p>",
+            }
+        )
+        with user_smtp_on_loopback(self, admin) as smtp:
+            self.start_tour(
+                "/odoo/action-account.action_move_out_invoice_type",
+                "equisis_mail_monday_tour",
+                login="admin",
+            )
+        self.assertEqual(
+            sorted(tuple(received.rcpt_tos[:1]) for received in smtp.received),
+            [("fresh-2@example.com",), ("sent-1@example.com",)],
+        )

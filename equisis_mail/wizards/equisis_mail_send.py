@@ -1,11 +1,16 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
 from markupsafe import Markup, escape
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 INVOICE_MODEL = "account.move"
+# How Python and the host say a server refused the connection.
+CONNECTION_REFUSED = re.compile(r"Connection refused|Errno 111\b", re.IGNORECASE)
 
 
 class EquisisMailSend(models.TransientModel):
@@ -60,6 +65,17 @@ class EquisisMailSend(models.TransientModel):
     sender_email = fields.Char(related="user_id.email_formatted", string="From")
     sender_server = fields.Char(compute="_compute_sender_server", string="Sent Through")
     has_sending_note = fields.Boolean(compute="_compute_has_sending_note")
+    resend_confirmed = fields.Boolean(
+        string="Send them again",
+        help="Documents sent already go only when this is ticked: sending "
+        "twice is a choice, never an accident.",
+    )
+    already_sent_count = fields.Integer(compute="_compute_already_sent")
+    already_sent_summary = fields.Html(
+        compute="_compute_already_sent",
+        sanitize=False,
+        help="Which documents were sent already, when and to whom.",
+    )
     problem_count = fields.Integer(compute="_compute_counts")
     ready_count = fields.Integer(compute="_compute_counts")
     # What became of the mails sent from this window: read when the window
@@ -71,6 +87,11 @@ class EquisisMailSend(models.TransientModel):
         "mails: the outcome is read for them, of their own mails only).",
     )
     result_queued_count = fields.Integer(readonly=True)
+    result_held_count = fields.Integer(
+        readonly=True,
+        help="Lines of documents sent already that Send left out, as the "
+        "resending was not confirmed.",
+    )
     result_state = fields.Selection(
         selection=[
             ("sent", "Sent"),
@@ -85,8 +106,47 @@ class EquisisMailSend(models.TransientModel):
     def _compute_user_id(self):
         self.user_id = self.env.user
 
+    @api.depends_context("uid")
     def _compute_sender_server(self):
-        self.sender_server = self.env.user.equisis_smtp_summary
+        """The server the mails leave through, host and port, the user's
+        own or else the company's: the user knows where a refusal comes
+        from."""
+        self.sender_server = self._sending_server_label()
+
+    @api.model
+    def _sending_server(self):
+        """The user's own server, else the company's that Odoo would choose.
+
+        :return: (host, port, whose) where whose is "own", "company" or
+                 "config" (Odoo's configuration file), or (False, False, False)
+        """
+        user = self.env.user
+        own = user.sudo()._equisis_personal_server().get(user.id)
+        if own:
+            return own.smtp_host, own.smtp_port, "own"
+        server, _from = (
+            self.env["ir.mail_server"]
+            .sudo()
+            ._find_mail_server(user.email_formatted or "")
+        )
+        if server:
+            return server.smtp_host, server.smtp_port, "company"
+        if config.get("smtp_server"):
+            return config["smtp_server"], config.get("smtp_port"), "config"
+        return False, False, False
+
+    @api.model
+    def _sending_server_label(self):
+        host, port, whose = self._sending_server()
+        if whose == "own":
+            return self.env._(
+                "%(host)s:%(port)s (your own server)", host=host, port=port
+            )
+        if whose:
+            return self.env._(
+                "%(host)s:%(port)s (the company's server)", host=host, port=port
+            )
+        return False
 
     @api.depends("move_ids", "res_model", "res_ids")
     def _compute_target_list(self):
@@ -100,13 +160,42 @@ class EquisisMailSend(models.TransientModel):
         for wizard in self:
             wizard.has_sending_note = any(wizard.line_ids.mapped("sending_note"))
 
-    @api.depends("line_ids.problem")
+    @api.depends("line_ids.problem", "line_ids.already_sent", "resend_confirmed")
     def _compute_counts(self):
         for wizard in self:
             wizard.problem_count = len(wizard.line_ids.filtered("problem"))
-            wizard.ready_count = len(wizard.line_ids) - wizard.problem_count
+            wizard.ready_count = len(
+                wizard.line_ids.filtered(
+                    lambda line, w=wizard: (
+                        not line.problem
+                        and (w.resend_confirmed or not line.already_sent)
+                    )
+                )
+            )
 
-    @api.depends("result_mail_ids", "result_queued_count")
+    @api.depends("line_ids.sent_note")
+    def _compute_already_sent(self):
+        for wizard in self:
+            lines = wizard.line_ids.filtered("already_sent")
+            wizard.already_sent_count = len(lines)
+            wizard.already_sent_summary = (
+                Markup("<ul class='mb-1'>%s</ul>")
+                % Markup().join(
+                    Markup("<li><strong>%s</strong>: %s</li>")
+                    % (line.document_name, line.sent_note)
+                    for line in lines[:10]
+                )
+                + (
+                    Markup("<p class='mb-1'>%s</p>")
+                    % self.env._("and %(count)s more.", count=len(lines) - 10)
+                    if len(lines) > 10
+                    else Markup()
+                )
+                if lines
+                else False
+            )
+
+    @api.depends("result_mail_ids", "result_queued_count", "result_held_count")
     def _compute_result(self):
         """The outcome as the mail server gave it, never a hope: mails
         accepted, refused with the server's reason, and still on their way."""
@@ -126,25 +215,10 @@ class EquisisMailSend(models.TransientModel):
             sent = mails.filtered(lambda mail: mail.state == "sent")
             failed = mails.filtered(lambda mail: mail.state in ("exception", "cancel"))
             waiting = len(mails - sent - failed) + wizard.result_queued_count
-            parts = [self.env._("%(count)s mail(s) sent.", count=len(sent))]
-            if failed:
-                parts.append(self.env._("%(count)s failed.", count=len(failed)))
-            if waiting:
-                parts.append(
-                    self.env._(
-                        "%(count)s on their way: you will find the outcome on each "
-                        "document, and a notification when a background run ends.",
-                        count=waiting,
-                    )
-                )
             partial = sent.filtered("equisis_refused")
-            if partial:
-                parts.append(
-                    self.env._(
-                        "%(count)s with some recipients refused.", count=len(partial)
-                    )
-                )
-            wizard.result_message = " ".join(parts)
+            wizard.result_message = " ".join(
+                wizard._result_sentences(len(sent), len(failed), waiting, len(partial))
+            )
             wizard.result_state = (
                 "failed" if failed or partial else "waiting" if waiting else "sent"
             )
@@ -154,17 +228,98 @@ class EquisisMailSend(models.TransientModel):
                     Markup("<li><strong>%s</strong>: %s</li>")
                     % (
                         mail._equisis_document().display_name or mail.subject,
-                        escape(
-                            mail.failure_reason
-                            or mail.equisis_refused
-                            or self.env._("The mail server refused the mail.")
-                        ),
+                        escape(wizard._plain_failure(mail)),
                     )
                     for mail in failed | partial
                 )
                 if failed or partial
                 else False
             )
+
+    def _result_sentences(self, sent, failed, waiting, partial):
+        """The outcome in plain sentences, singular or plural as it falls."""
+        if sent == 1:
+            parts = [self.env._("1 mail sent.")]
+        elif sent:
+            parts = [self.env._("%(count)s mails sent.", count=sent)]
+        else:
+            parts = [self.env._("No mail was sent.")]
+        if failed == 1:
+            parts.append(self.env._("1 mail failed."))
+        elif failed:
+            parts.append(self.env._("%(count)s mails failed.", count=failed))
+        if waiting:
+            parts.append(
+                self.env._(
+                    "1 mail is on its way: you will find the outcome on its "
+                    "document, and a notification when a background run ends."
+                )
+                if waiting == 1
+                else self.env._(
+                    "%(count)s mails are on their way: you will find the outcome "
+                    "on each document, and a notification when a background run "
+                    "ends.",
+                    count=waiting,
+                )
+            )
+        if partial:
+            parts.append(
+                self.env._("1 mail had some recipients refused.")
+                if partial == 1
+                else self.env._(
+                    "%(count)s mails had some recipients refused.", count=partial
+                )
+            )
+        held = self.result_held_count
+        if held:
+            parts.append(
+                self.env._(
+                    "1 document sent already was left out: tick “Send them "
+                    "again” to send it."
+                )
+                if held == 1
+                else self.env._(
+                    "%(count)s documents sent already were left out: tick “Send "
+                    "them again” to send them.",
+                    count=held,
+                )
+            )
+        return parts
+
+    def _plain_failure(self, mail):
+        """A mail's failure as a user can act on it: a refused connection
+        names the server, its port and the screen where to change them."""
+        reason = (
+            mail.failure_reason
+            or mail.equisis_refused
+            or self.env._("The mail server refused the mail.")
+        )
+        if mail.state != "exception" or not CONNECTION_REFUSED.search(reason):
+            return reason
+        server = mail.mail_server_id
+        if server:
+            host, port = server.smtp_host, server.smtp_port
+            whose = "own" if server.owner_user_id else "company"
+        else:
+            host, port, whose = self._sending_server()
+        if whose == "own":
+            return self.env._(
+                "The mail server %(host)s:%(port)s refused the connection. Check "
+                "its name and port in Settings > Users > %(user)s > E-mail "
+                "sending.",
+                host=host,
+                port=port,
+                user=mail.create_uid.name or self.env.user.name,
+            )
+        return self.env._(
+            "The mail server %(host)s:%(port)s refused the connection. Check "
+            "the company's outgoing mail server in Settings > Technical > "
+            "Outgoing Mail Servers, or give yourself a server of your own in "
+            "Settings > Users > %(user)s > E-mail sending.",
+            host=host or "localhost",
+            port=port or 25,
+            user=self.env.user.name,
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -238,6 +393,7 @@ class EquisisMailSend(models.TransientModel):
             )
             for document in documents
         ]
+        self.line_ids._rank()
 
     @api.model
     def _annexes_by_document(self, documents):
@@ -304,6 +460,19 @@ class EquisisMailSend(models.TransientModel):
         lines._render_bodies_for_sending()
         lines._compute_problem()
         ready = lines.filtered(lambda line: not line.problem)
+        held = (
+            ready.filtered("already_sent") if not self.resend_confirmed else ready[:0]
+        )
+        if ready and ready == held:
+            raise UserError(
+                self.env._(
+                    "Every mail that could go is for a document sent already "
+                    "(%(count)s). To send them again, tick “Send them again” in "
+                    "the window, then Send.",
+                    count=len(held),
+                )
+            )
+        ready -= held
         if not ready:
             raise UserError(
                 self.env._(
@@ -325,7 +494,10 @@ class EquisisMailSend(models.TransientModel):
             {
                 "result_mail_ids": result["mails"].ids,
                 "result_queued_count": result["queued"],
+                "result_held_count": len(held),
+                "resend_confirmed": False,
             }
         )
         done.unlink()
+        (lines - done).exists()._rank()
         return self._reopen()

@@ -14,7 +14,9 @@ class EquisisMailSendLine(models.TransientModel):
 
     _name = "equisis.mail.send.line"
     _description = "Mail to Send"
-    _order = "id"
+    # Red lines first, then documents sent already, then the others: in a
+    # long batch what needs the user is at the top.
+    _order = "display_rank, id"
 
     wizard_id = fields.Many2one(
         comodel_name="equisis.mail.send",
@@ -132,7 +134,19 @@ class EquisisMailSendLine(models.TransientModel):
     sent_note = fields.Char(
         string="Already Sent",
         compute="_compute_sent_note",
-        help="When the document was sent already: remove its line to leave it out.",
+        help="When the document was sent already, and to whom. Such lines are "
+        "sent again only when “Send them again” is ticked.",
+    )
+    already_sent = fields.Boolean(
+        string="Sent Before",
+        compute="_compute_sent_note",
+        help="The document was sent already: its line goes only when the "
+        "window's “Send them again” is ticked.",
+    )
+    display_rank = fields.Integer(
+        readonly=True,
+        help="Where the line shows: red lines first, then documents sent "
+        "already, then the others.",
     )
     problem = fields.Char(compute="_compute_problem")
 
@@ -235,6 +249,10 @@ class EquisisMailSendLine(models.TransientModel):
     def _render_by_letter(self, parts):
         """Render the lines' letters, one batch per letter.
 
+        A letter that fails for its batch is rendered again document by
+        document: only the lines whose document it fails for turn red, each
+        with its own reason.
+
         :return: {line: {"subject": ..., "body": ...} or {"error": message}}
         """
         by_letter = defaultdict(self.browse)
@@ -249,16 +267,19 @@ class EquisisMailSendLine(models.TransientModel):
             )
             try:
                 rendered = letter._render_for_documents(letter_documents, parts)
-            except Exception as error:  # noqa: BLE001 - the reason shows on the line
-                message = self.env._(
-                    "The letter %(code)s could not be rendered: %(error)s",
-                    code=letter.code,
-                    error=error,
-                )
-                result.update({line: {"error": message} for line in lines})
+            except Exception:  # noqa: BLE001 - each line then finds its own
+                for line in lines:
+                    result[line] = line._render_one(letter, documents[line], parts)
                 continue
             result.update({line: rendered[documents[line].id] for line in lines})
         return result
+
+    def _render_one(self, letter, document, parts):
+        """Render one document's letter; a failure is this line's reason."""
+        try:
+            return letter._render_for_documents(document, parts)[document.id]
+        except Exception as error:  # noqa: BLE001 - the reason shows on the line
+            return {"error": letter._render_failure(document, error)}
 
     @api.depends("letter_id")
     def _compute_mail_content(self):
@@ -353,12 +374,46 @@ class EquisisMailSendLine(models.TransientModel):
             line.report_id = form.report_id or document._equisis_default_report()
             line.pdf_name = document._equisis_report_filename(line.report_id)
 
-    @api.depends("attachment_ids", "report_id")
+    @api.depends("res_model", "res_id", "attachment_ids", "upload_ids", "report_id")
     def _compute_attachment_count(self):
+        """Every file the mail will carry: the annexes as ticked and uploaded
+        right now (before the detail is saved), the PDF, and the files the
+        host adds to an invoice (its e-invoice XML)."""
+        document_files = self._document_file_counts()
         for line in self:
-            line.attachment_count = len(line.attachment_ids) + (
-                1 if line.report_id else 0
+            annexes = (line.attachment_ids & line.available_annex_ids) | (
+                line.upload_ids
             )
+            line.attachment_count = len(annexes) + (
+                document_files.get((line.res_model, line.res_id), 1)
+                if line.report_id
+                else 0
+            )
+
+    def _document_file_counts(self):
+        """How many files each invoice's own documents make: the host's list
+        of what its Print & Send would attach (PDF, e-invoice XML), made or
+        still to make. Other documents carry their PDF only.
+
+        :return: {(model, id): count}
+        """
+        moves = self._documents_per_model().get("account.move")
+        if not moves:
+            return {}
+        Send = self.env["account.move.send"]
+        counts = {}
+        for move in moves:
+            if Send._get_move_constraints(move):
+                continue
+            files = Send._get_placeholder_mail_attachments_data(
+                move,
+                invoice_edi_format=Send._get_default_invoice_edi_format(
+                    move, sending_methods={"email"}
+                ),
+                extra_edis=Send._get_default_extra_edis(move),
+            ) + Send._get_invoice_extra_attachments_data(move)
+            counts[("account.move", move.id)] = max(len(files), 1)
+        return counts
 
     @api.depends(
         "res_model",
@@ -484,23 +539,38 @@ class EquisisMailSendLine(models.TransientModel):
             for res_id in model_documents._filtered_access("read").ids
         }
         last_sent = self.env["equisis.mail.service"]._last_sent_mails(list(readable))
-        sent_on = {
-            mail.id: mail.date
+        mails = {
+            mail.id: mail
             for mail in self.env["mail.mail"].sudo().browse(last_sent.values())
         }
         for line in self:
             key = (line.res_model, line.res_id)
             document = documents[line] if key in readable else None
-            when = sent_on.get(last_sent.get(key))
-            if document and when:
+            mail = mails.get(last_sent.get(key))
+            recipients = mail and (
+                mail.email_to or ", ".join(mail.recipient_ids.mapped("email"))
+            )
+            if document and mail and mail.date and recipients:
+                line.sent_note = self.env._(
+                    "Sent on %(date)s to %(recipients)s",
+                    date=format_datetime(self.env, mail.date, dt_format="short"),
+                    recipients=recipients,
+                )
+            elif document and mail and mail.date:
                 line.sent_note = self.env._(
                     "Sent on %(date)s",
-                    date=format_datetime(self.env, when, dt_format="short"),
+                    date=format_datetime(self.env, mail.date, dt_format="short"),
                 )
             elif document and document._equisis_is_sent():
                 line.sent_note = self.env._("Sent already")
             else:
                 line.sent_note = False
+            line.already_sent = bool(line.sent_note)
+
+    def _rank(self):
+        """Put red lines first, then documents sent already."""
+        for line in self:
+            line.display_rank = 0 if line.problem else 1 if line.already_sent else 2
 
     @api.depends("res_model", "res_id")
     def _compute_sending_note(self):

@@ -89,7 +89,7 @@ registry.category("web_tour.tours").add("equisis_mail_send_tour", {
         },
         {
             content: "The window tells what the mail server did",
-            trigger: ".modal .alert-success:contains('3 mail(s) sent.')",
+            trigger: ".modal .alert-success:contains('3 mails sent.')",
         },
         {
             trigger: ".modal .modal-footer button:contains('Close')",
