@@ -158,10 +158,15 @@ class TestSmtpFaults(EquisisSendCase):
         # The window shows again with the server's answer, never a success.
         self.assertEqual(action["res_id"], wizard.id)
         self.assertEqual(wizard.result_state, "failed")
-        self.assertIn(f"0 mail(s) sent. {len(moves)} failed.", wizard.result_message)
+        self.assertIn(
+            f"No mail was sent. {len(moves)} mails failed.", wizard.result_message
+        )
         for move in moves:
             self.assertIn(move.name, wizard.result_failures)
-        self.assertIn("Connection refused", wizard.result_failures)
+        # In plain words: which server refused, where to change it.
+        self.assertIn(
+            f"{self.sender.smtp_host}:1 refused the connection", wizard.result_failures
+        )
         self._assert_all_failed_then_retried(moves, port)
 
     @mute_logger(MAIL_LOGGER)
