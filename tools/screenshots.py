@@ -53,7 +53,8 @@ class Browser:
                 "--hide-scrollbars",
                 f"--user-data-dir={self.profile}",
                 f"--remote-debugging-port={port}",
-                "--window-size=1400,900",
+                # The narrowest screen the send window is made for.
+                "--window-size=1366,900",
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,
@@ -188,7 +189,8 @@ def main():
         )
         browser.shoot("letter-form")
 
-        # 3. The send window, with a red line (a customer without address).
+        # 3. The send window, with a red line (a customer without address)
+        # and an invoice sent before (sent here once, as a user would).
         posted = [
             ("move_type", "=", "out_invoice"),
             ("state", "=", "posted"),
@@ -203,8 +205,15 @@ def main():
             "account.move",
             "search",
             [*posted, ("partner_id.email", "!=", False)],
-            limit=3,
+            limit=4,
+            order="id",
         )
+        sent_before = moves[-1:]
+        if not call("account.move", "read", sent_before, ["is_move_sent"])[0][
+            "is_move_sent"
+        ]:
+            first = call("account.move", "action_equisis_open_send_wizard", sent_before)
+            call("equisis.mail.send", "action_send", [first["res_id"]])
         action = call("account.move", "action_equisis_open_send_wizard", moves)
         browser.goto(
             f"{URL}/odoo/action-account.action_move_out_invoice_type", ".o_list_view"
