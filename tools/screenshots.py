@@ -181,6 +181,9 @@ def main():
         browser.goto(
             f"{URL}/odoo/action-equisis_mail.equisis_letter_action", ".o_list_view"
         )
+        # The list is grouped by type: open the accompanying texts.
+        browser.evaluate("document.querySelector('.o_group_header')?.click()")
+        browser.wait_for(".o_list_view .o_data_row")
         browser.shoot("letters")
         letter = call("equisis.letter", "search", [("code", "=", "INV-FR")], limit=1)[0]
         browser.goto(
