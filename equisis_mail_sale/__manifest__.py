@@ -4,7 +4,7 @@
     "name": "Equisis Mail - Sales",
     "summary": "Send quotations and sales orders by e-mail with letters, "
     "in batches, through each user's own SMTP server",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Sales/Sales",
     "website": "https://github.com/equisis/equisis_mail",
     "author": "equisis_mail contributors",

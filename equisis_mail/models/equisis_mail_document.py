@@ -3,10 +3,18 @@
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval, time
 
 from ..utils.addresses import split_recipients
+
+STATUS_FIELDS = {
+    "equisis_mail_state",
+    "equisis_mail_failure",
+    "equisis_mail_sent_date",
+    "equisis_mail_sent_to",
+}
 
 
 class EquisisMailDocument(models.AbstractModel):
@@ -30,87 +38,168 @@ class EquisisMailDocument(models.AbstractModel):
             ("failed", "Failed"),
         ],
         string="E-mail Status",
-        compute="_compute_equisis_mail_state",
-        search="_search_equisis_mail_state",
-        compute_sudo=True,
-        # Computed from every user's mails: for the company's staff only,
-        # never for the customer reading the document in the portal.
+        readonly=True,
+        copy=False,
+        index=True,
+        # For the company's staff only, never for the customer reading the
+        # document in the portal.
         groups="base.group_user",
+        help="What became of the latest mail of this document sent with "
+        "letters. Written where its outcome is recorded, so that lists filter "
+        "and group on it whatever the history.",
     )
     equisis_mail_failure = fields.Char(
         string="E-mail Failure",
-        compute="_compute_equisis_mail_state",
-        compute_sudo=True,
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+    )
+    equisis_mail_sent_date = fields.Datetime(
+        string="Last Mailed On",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="When the mail server last accepted a mail of this document.",
+    )
+    equisis_mail_sent_to = fields.Char(
+        string="Last Mailed To",
+        readonly=True,
+        copy=False,
         groups="base.group_user",
     )
 
-    def _compute_equisis_mail_state(self):
-        queued = set(
-            self.env["equisis.mail.queue"]
-            .search([("res_model", "=", self._name), ("res_id", "in", self.ids)])
-            .mapped("res_id")
-        )
-        mails = self.env["mail.mail"].search(
-            [("equisis_model", "=", self._name), ("equisis_res_id", "in", self.ids)],
-            order="id desc",
-        )
-        last_by_id = {}
-        for mail in mails:
-            last_by_id.setdefault(mail.equisis_res_id, mail)
-        for document in self:
-            mail = last_by_id.get(document.id)
-            document.equisis_mail_failure = False
-            if document.id in queued or (mail and mail.state == "outgoing"):
-                document.equisis_mail_state = "queued"
-            elif not mail:
-                document.equisis_mail_state = False
-            elif mail.state == "exception":
-                document.equisis_mail_state = "failed"
-                document.equisis_mail_failure = mail.failure_reason or self.env._(
-                    "The mail server refused the mail."
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._equisis_check_status_write({name for vals in vals_list for name in vals})
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._equisis_check_status_write(vals)
+        return super().write(vals)
+
+    def _equisis_check_status_write(self, names):
+        """The status says what the mail server did: only the sending
+        service writes it (as superuser), never a user, over RPC or not."""
+        if not self.env.su and STATUS_FIELDS.intersection(names):
+            raise AccessError(
+                self.env._(
+                    "The e-mail status of a document is written by the sending "
+                    "service only."
                 )
-            elif mail.equisis_refused:
-                document.equisis_mail_state = "partial"
-                document.equisis_mail_failure = mail.equisis_refused
-            else:
-                document.equisis_mail_state = "sent"
-
-    def _search_equisis_mail_state(self, operator, value):
-        """Documents by the state of their latest mail of this addon (the
-        lists' "E-mail failed" filter). The domain it returns is checked no
-        more: the field's groups are checked here."""
-        self._check_field_access(self._fields["equisis_mail_state"], "read")
-        if operator not in ("=", "!=", "in", "not in"):
-            raise UserError(
-                self.env._("This search on the e-mail status is not supported.")
             )
-        wanted = {value} if operator in ("=", "!=") else set(value or ())
-        mailed = self._equisis_mailed_ids()
-        matching = [
-            document.id
-            for document in self.browse(mailed).sudo()
-            if document.equisis_mail_state in wanted
-        ]
-        domain = [("id", "in", matching)]
-        if False in wanted:
-            domain = ["|", ("id", "in", matching), ("id", "not in", mailed)]
-        if operator in ("!=", "not in"):
-            return ["!", *domain]
-        return domain
 
-    def _equisis_mailed_ids(self):
-        """The documents that have a mail of this addon, queued or not."""
-        mailed = (
-            self.env["mail.mail"]
-            .sudo()
-            ._read_group([("equisis_model", "=", self._name)], ["equisis_res_id"])
+    def _equisis_set_mail_state(self, state, failure=False, mail=None):
+        """Record the status of these documents' latest mail.
+
+        Written as superuser without the invoice's line synchronisation: the
+        status is the service's bookkeeping, not a change of the document.
+        """
+        values = {"equisis_mail_state": state, "equisis_mail_failure": failure}
+        if mail and state in ("sent", "partial"):
+            values.update(
+                equisis_mail_sent_date=mail.date or fields.Datetime.now(),
+                equisis_mail_sent_to=mail.email_to,
+            )
+        self.sudo().with_context(skip_invoice_sync=True, tracking_disable=True).write(
+            values
         )
-        queued = (
-            self.env["equisis.mail.queue"]
-            .sudo()
-            .search([("res_model", "=", self._name)])
+
+    @api.model
+    def _equisis_fill_mail_state(self, batch=10000):
+        """Fill the stored status of this model's documents from the mails
+        and the queue of this addon (upgrade from a version that computed
+        it), a range of documents at a time."""
+        table = SQL.identifier(self._table)
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT min(equisis_res_id), max(equisis_res_id) FROM mail_mail "
+                "WHERE equisis_model = %s",
+                self._name,
+            )
         )
-        return list({res_id for (res_id,) in mailed} | set(queued.mapped("res_id")))
+        low, high = cr.fetchone()
+        refused_text = self.env._("The mail server refused the mail.")
+        for start in range(low or 0, (high or -1) + 1, batch):
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE %(table)s AS doc
+                       SET equisis_mail_state = last.status,
+                           equisis_mail_failure = last.failure
+                      FROM (
+                        SELECT DISTINCT ON (m.equisis_res_id)
+                               m.equisis_res_id AS res_id,
+                               CASE
+                                 WHEN m.state = 'exception' THEN 'failed'
+                                 WHEN m.state = 'outgoing' THEN 'queued'
+                                 WHEN m.state = 'sent'
+                                      AND COALESCE(m.equisis_refused, '') != ''
+                                   THEN 'partial'
+                                 WHEN m.state = 'sent' THEN 'sent'
+                               END AS status,
+                               CASE
+                                 WHEN m.state = 'exception'
+                                   THEN COALESCE(m.failure_reason, %(refused)s)
+                                 WHEN m.state = 'sent'
+                                   THEN NULLIF(m.equisis_refused, '')
+                               END AS failure
+                          FROM mail_mail m
+                         WHERE m.equisis_model = %(model)s
+                           AND m.equisis_res_id >= %(start)s
+                           AND m.equisis_res_id < %(stop)s
+                      ORDER BY m.equisis_res_id, m.id DESC
+                      ) AS last
+                     WHERE doc.id = last.res_id AND last.status IS NOT NULL
+                    """,
+                    table=table,
+                    refused=refused_text,
+                    model=self._name,
+                    start=start,
+                    stop=start + batch,
+                )
+            )
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE %(table)s AS doc
+                       SET equisis_mail_sent_date = last.date,
+                           equisis_mail_sent_to = last.email_to
+                      FROM (
+                        SELECT DISTINCT ON (m.equisis_res_id)
+                               m.equisis_res_id AS res_id, msg.date, m.email_to
+                          FROM mail_mail m
+                          JOIN mail_message msg ON msg.id = m.mail_message_id
+                         WHERE m.equisis_model = %(model)s
+                           AND m.state = 'sent'
+                           AND m.equisis_res_id >= %(start)s
+                           AND m.equisis_res_id < %(stop)s
+                      ORDER BY m.equisis_res_id, m.id DESC
+                      ) AS last
+                     WHERE doc.id = last.res_id
+                    """,
+                    table=table,
+                    model=self._name,
+                    start=start,
+                    stop=start + batch,
+                )
+            )
+        cr.execute(
+            SQL(
+                "UPDATE %s SET equisis_mail_state = 'queued' WHERE id IN "
+                "(SELECT res_id FROM equisis_mail_queue WHERE res_model = %s)",
+                table,
+                self._name,
+            )
+        )
+        self.invalidate_model(
+            [
+                "equisis_mail_state",
+                "equisis_mail_failure",
+                "equisis_mail_sent_date",
+                "equisis_mail_sent_to",
+            ]
+        )
 
     # ------------------------------------------------------------
     # Actions
@@ -162,6 +251,27 @@ class EquisisMailDocument(models.AbstractModel):
         if "state" in self._fields and self.state == "cancel":
             return self.env._("%(name)s is cancelled.", name=self.display_name)
         return False
+
+    def _equisis_check_send_access(self):
+        """Refuse these documents if the current user may not mail them:
+        a document's mail changes it (sent state, chatter), so it takes
+        write access; a model may ask less (contacts: read)."""
+        self.check_access("write")
+
+    def _equisis_recipient_problem(self, addresses):
+        """Why this document's mail may not go to these addresses, if so
+        (contacts: Odoo's blacklist). Checked in the window and again by
+        the service.
+
+        :param addresses: the valid addresses of the mail, perhaps none
+        """
+        return False
+
+    @api.model
+    def _equisis_sent_once(self):
+        """Whether a document is mailed once: a second mail is then a choice
+        the send window asks to confirm. A contact gets many mails."""
+        return True
 
     def _equisis_partner(self):
         """The partner the document is addressed to; its language picks the letter."""
@@ -250,6 +360,12 @@ class EquisisMailDocument(models.AbstractModel):
 
     def _equisis_mark_sent(self, mails):
         """Called once the SMTP server accepted the mails of these documents."""
+        for mail in mails.filtered(lambda mail: mail.equisis_res_id in self.ids):
+            self.browse(mail.equisis_res_id)._equisis_set_mail_state(
+                "partial" if mail.equisis_refused else "sent",
+                mail.equisis_refused or False,
+                mail=mail,
+            )
         for mail in mails.filtered(
             lambda mail: mail.equisis_refused and mail.equisis_res_id in self.ids
         ):
@@ -263,12 +379,16 @@ class EquisisMailDocument(models.AbstractModel):
                     mail.equisis_refused,
                 ),
             )
-        self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
 
     def _equisis_mark_failed(self, mails):
         """Called once the mails of these documents failed."""
         for mail in mails.filtered(lambda mail: mail.equisis_res_id in self.ids):
-            self.browse(mail.equisis_res_id)._message_log(
+            document = self.browse(mail.equisis_res_id)
+            document._equisis_set_mail_state(
+                "failed",
+                mail.failure_reason or self.env._("The mail server refused the mail."),
+            )
+            document._message_log(
                 body=Markup("<p>%s</p><p>%s</p>")
                 % (
                     self.env._(
@@ -279,7 +399,6 @@ class EquisisMailDocument(models.AbstractModel):
                     escape(mail.failure_reason or ""),
                 ),
             )
-        self.invalidate_recordset(["equisis_mail_state", "equisis_mail_failure"])
 
     @api.model
     def _equisis_document_models(self):

@@ -21,8 +21,10 @@ BACKGROUND_THRESHOLD = 20
 CHUNK_PARAM = "equisis_mail.chunk_size"
 CHUNK = 50
 # A mail of this addon still outgoing after this long was left by a process
-# that died after committing it: the background run delivers it.
-ORPHAN_MINUTES = 5
+# that died after committing it: the background run delivers it. Taking a
+# mail is safe at any time (``mail.mail._equisis_take``); the delay only
+# leaves the window's own delivery the first go.
+ORPHAN_MINUTES = 1
 
 
 class EquisisMailService(models.AbstractModel):
@@ -129,6 +131,7 @@ class EquisisMailService(models.AbstractModel):
         if not to_retry:
             raise UserError(self.env._("There is no failed e-mail to send again."))
         to_retry.mark_outgoing()
+        failed._equisis_set_mail_state("queued")
         to_retry._equisis_deliver_after_commit()
         return to_retry
 
@@ -160,7 +163,7 @@ class EquisisMailService(models.AbstractModel):
         retry sees the documents sent or queued instead of mailing them again.
         """
         for documents in self._by_model(records):
-            documents.check_access("write")
+            documents._equisis_check_send_access()
             try:
                 # Others may still reference the documents (payments, messages).
                 documents.lock_for_update(allow_referencing=True)
@@ -254,7 +257,7 @@ class EquisisMailService(models.AbstractModel):
         read, reports that are not a print form of the document."""
         self.env.user._equisis_check_sender_address()
         for documents in self._by_model(values_by_record):
-            documents.check_access("write")
+            documents._equisis_check_send_access()
         Attachment = self.env["ir.attachment"]
         # One look-up per kind of document, not per document.
         reports_by_kind = {}
@@ -273,7 +276,9 @@ class EquisisMailService(models.AbstractModel):
                 )
             annexes.check_access("read")
             report = self.env["ir.actions.report"].browse(values.get("report_id"))
-            if report not in reports_by_kind[kind]:
+            # A document without a report of its own (a contact) goes without.
+            with_report = report or record._equisis_default_report()
+            if with_report and report not in reports_by_kind[kind]:
                 raise AccessError(
                     self.env._(
                         "The report %(report)s is not a print form of %(document)s.",
@@ -289,6 +294,9 @@ class EquisisMailService(models.AbstractModel):
                         document=record.display_name,
                     )
                 )
+            problem = record._equisis_recipient_problem(valid)
+            if problem:
+                raise UserError(problem)
 
     @api.model
     def _background_threshold(self):
@@ -316,6 +324,8 @@ class EquisisMailService(models.AbstractModel):
                 ]
             )
         )
+        for documents in self._by_model(values_by_record):
+            documents._equisis_set_mail_state("queued")
         self._schedule(entries)
 
     @api.model
@@ -385,7 +395,12 @@ class EquisisMailService(models.AbstractModel):
                     "state": "outgoing",
                 }
             )
-        return self.env["mail.mail"].sudo().create(mail_values), errors
+        mails = self.env["mail.mail"].sudo().create(mail_values)
+        for documents in self._by_model(
+            record for record in values_by_record if record not in errors
+        ):
+            documents._equisis_set_mail_state("queued")
+        return mails, errors
 
     @api.model
     def _document_files(self, values_by_record):
@@ -566,6 +581,7 @@ class EquisisMailService(models.AbstractModel):
     def _fail_entry(self, record, entry, error):
         """Say on the document why its mail was not made."""
         self._log_not_sent(record, error)
+        record._equisis_set_mail_state("failed", error)
         entry.unlink()
 
     @api.model
@@ -573,28 +589,32 @@ class EquisisMailService(models.AbstractModel):
         """Deliver the mails of this addon a process left outgoing when it
         died between their commit and their delivery: the host's mail queue
         would send them too, within the hour."""
-        mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("equisis_model", "!=", False),
-                    ("state", "=", "outgoing"),
-                    (
-                        "create_date",
-                        "<",
-                        fields.Datetime.subtract(
-                            fields.Datetime.now(), minutes=ORPHAN_MINUTES
-                        ),
-                    ),
-                    "|",
-                    ("scheduled_date", "=", False),
-                    ("scheduled_date", "<=", fields.Datetime.now()),
-                ],
-                order="id",
-            )
+        Mail = self.env["mail.mail"].sudo()
+        now = fields.Datetime.now()
+        due = [
+            ("equisis_model", "!=", False),
+            ("state", "=", "outgoing"),
+            "|",
+            ("scheduled_date", "=", False),
+            ("scheduled_date", "<=", now),
+        ]
+        mails = Mail.search(
+            [
+                *due,
+                (
+                    "create_date",
+                    "<",
+                    fields.Datetime.subtract(now, minutes=ORPHAN_MINUTES),
+                ),
+            ],
+            order="id",
         )
         mails._equisis_deliver()
+        if Mail.search_count(due, limit=1):
+            # Younger ones, left by a process that just died: next minute.
+            self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger(
+                fields.Datetime.add(fields.Datetime.now(), minutes=ORPHAN_MINUTES)
+            )
         return mails
 
     @api.model

@@ -128,6 +128,13 @@ class MailMail(models.Model):
         }
         if others or not ours:
             super(MailMail, others)._send(**kwargs)
+        if ours and not ours._equisis_hold_server(mail_server):
+            # Another process is sending through this personal server right
+            # now: the host's queue sends these a minute later.
+            self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger(
+                fields.Datetime.add(fields.Datetime.now(), minutes=1)
+            )
+            return True
         for mail in ours:
             if not mail._equisis_take():
                 continue
@@ -137,6 +144,26 @@ class MailMail(models.Model):
                 mail._equisis_dropped(error)
                 self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
                 break
+        return True
+
+    def _equisis_hold_server(self, mail_server):
+        """Write the personal server's count of mails now, before any SMTP
+        step, or learn that another process is writing it.
+
+        The host counts a personal server's mails on the server's row before
+        sending, and writes that count lazily: left to the first flush after
+        the SMTP step, a concurrent update would fail the transaction and put
+        a mail already accepted back in the queue.
+        """
+        if not mail_server or not mail_server.owner_user_id:
+            return True
+        counters = ["owner_limit_count", "owner_limit_time"]
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                mail_server.flush_recordset(counters)
+        except psycopg2.errors.SerializationFailure:
+            mail_server.invalidate_recordset(counters, flush=False)
+            return False
         return True
 
     def _equisis_take(self):

@@ -10,3 +10,4 @@ from . import test_security
 from . import test_einvoice
 from . import test_settings
 from . import test_wkhtmltopdf
+from . import test_history

@@ -78,6 +78,8 @@ class TestSentMeanwhile(EquisisSendCase):
         self.send(self.open_wizard(move))
         again = self.open_wizard(move, user=self.colleague)
         self.assertFalse(again.line_ids.problem)
+        # A deliberate choice: the window asks for it.
+        again.resend_confirmed = True
         self.send(again)
         self.assertEqual(len(self.smtp.received), 2)
 
@@ -432,6 +434,71 @@ class TestSendingAtTheSameInstant(BaseCase):
         self.assertFalse(errors)
         self.assertEqual(len(self.smtp.received), 1)
         self.assertEqual(self._mails(move_id), (["sent"], True))
+
+    def _outgoing_mail(self, user_id, move_id):
+        """The mail of a window validated while delivery is off: outgoing,
+        as between the window's commit and its after-commit delivery."""
+        wizard_id = self._open_window(user_id, move_id)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, user_id, {"lang": "en_US"})
+            env["equisis.mail.send"].browse(wizard_id).action_send()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            return (
+                env["mail.mail"]
+                .search(
+                    [
+                        ("equisis_model", "=", "account.move"),
+                        ("equisis_res_id", "=", move_id),
+                    ]
+                )
+                .id
+            )
+
+    def test_two_processes_sending_through_one_personal_server(self):
+        """Two processes deliver two different mails through the same
+        personal server at the same instant. The host counts both on the
+        server's row; the one that cannot write it leaves its mail to the
+        host's queue instead of failing after the SMTP step: each mail
+        reaches the server once."""
+        ann = self.user_ids[0]
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        mail_ids = [self._outgoing_mail(ann, move_id) for move_id in move_ids]
+        self.smtp.state.data_delay = 1.5
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def deliver(mail_id):
+            try:
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    barrier.wait()
+                    env["mail.mail"].browse(mail_id)._equisis_deliver()
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+
+        threads = [
+            threading.Thread(target=deliver, args=(mail_id,)) for mail_id in mail_ids
+        ]
+        with (
+            self.registry.cursor() as cr,
+            patch.object(Registry, "_lock", DummyRLock()),
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+            mute_logger("odoo.sql_db"),
+        ):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+            self.assertFalse(errors)
+            # The host's queue runs later and sends what was left to it.
+            with self.registry.cursor() as cr:
+                api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].process_email_queue(
+                    email_ids=mail_ids
+                )
+        self.assertEqual(len(self.smtp.received), 2)
+        for move_id in move_ids:
+            self.assertEqual(self._mails(move_id), (["sent"], True))
 
     def test_pipeline_that_commits_or_raises_mails_each_document_once(self):
         """A localisation's e-invoice step commits (as Spain's or Poland's

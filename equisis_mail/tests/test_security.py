@@ -58,8 +58,9 @@ class SecurityCase(EquisisSendCase):
 class TestNoMailAsSomeoneElse(SecurityCase):
     def test_no_queue_field_on_documents(self):
         """The first version's forged queue was a field of the invoice users
-        could write: what the addons add to documents is computed from their
-        own queue and mails, and writing it queues and sends nothing."""
+        could write: what the addons add to documents is either computed or
+        the sending service's status, which no user writes; writing it
+        queues and sends nothing."""
         added = {
             (model, name): field
             for model in self.env["equisis.mail.document"]._equisis_document_models()
@@ -67,14 +68,20 @@ class TestNoMailAsSomeoneElse(SecurityCase):
             if (field._module or "").startswith("equisis_mail")
         }
         self.assertIn(("account.move", "equisis_mail_state"), added)
-        for (model, name), field in added.items():
-            self.assertFalse(
-                field.store or field.inverse, f"{model}.{name} can be written"
-            )
         move = self.make_invoice(self.partner)
-        move.with_user(self.mallory).write(
-            {"equisis_mail_state": "queued", "equisis_mail_failure": "forged"}
-        )
+        for (model, name), field in added.items():
+            if not (field.store or field.inverse):
+                continue
+            document = move if model == "account.move" else self.env[model]
+            with (
+                self.subTest(field=f"{model}.{name}"),
+                self.assertRaises(AccessError),
+            ):
+                document.with_user(self.mallory).write({name: False})
+        with self.assertRaises(AccessError):
+            move.with_user(self.mallory).write(
+                {"equisis_mail_state": "queued", "equisis_mail_failure": "forged"}
+            )
         move.invalidate_recordset()
         self.assertFalse(move.equisis_mail_state)
         self.assertFalse(move.equisis_mail_failure)
@@ -420,16 +427,8 @@ class TestProfilePrivacy(SecurityCase):
             }
         )
         move = self.make_invoice(customer.partner_id)
-        self.env["mail.mail"].create(
-            {
-                "subject": move.name,
-                "body_html": "<p>Invoice</p>",
-                "email_to": "portal.client@example.com",
-                "equisis_model": "account.move",
-                "equisis_res_id": move.id,
-                "state": "exception",
-                "failure_reason": "535 5.7.8 relay.internal.example: bad password",
-            }
+        move._equisis_set_mail_state(
+            "failed", "535 5.7.8 relay.internal.example: bad password"
         )
         self.assertEqual(move.equisis_mail_state, "failed")
         portal_move = move.with_user(customer)
