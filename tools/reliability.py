@@ -6,16 +6,19 @@ counts what reached a mail server on loopback:
 1. A throwaway PostgreSQL cluster, a database with equisis_mail, two
    invoicing users (Ann and Ben) whose own SMTP servers point at a mail
    catcher (``tools/mailcatcher.py``), and 225 posted invoices.
-2. Odoo in multi-process mode: ``--workers 2``, two cron workers (the
-   addon's background jobs share the queue), HTTP.
+2. Odoo in multi-process mode: ``--workers 2``, Odoo's default two cron
+   workers, HTTP, and the wkhtmltopdf with patched Qt that production runs.
 3. Ann and Ben open send windows on overlapping selections (invoices 1-15
    and 10-25) over JSON-RPC and validate them at the same moment. A user
    told that someone else is sending the same documents clicks Send again a
    moment later, as a person would.
-4. Ann sends the 200 other invoices: they go to the background. Once the
-   cron workers have committed part of the batch, one is killed (SIGKILL), then
-   Odoo is stopped and started again, and the run waits until nothing is
-   left to do.
+4. Ann sends the 200 other invoices: they go to the background. Meanwhile
+   Odoo's own mail queue runs beside the addon's job, over and over
+   (``mail.mail.process_email_queue`` called by an administrator over
+   JSON-RPC, in the HTTP workers), so that both take the same outgoing mails.
+   Once part of the batch is committed, the cron worker running the addon's
+   job is killed (SIGKILL), then Odoo is stopped and started again, and the
+   run waits until nothing is left to do.
 5. It counts mails per invoice, duplicates, invoices without mail, work left
    (queue, outgoing mails, invoices not marked sent) and the time to recover,
    prints them and writes them into docs/RELIABILITY.md.
@@ -41,6 +44,7 @@ ROOT = harness.ROOT
 DB = "equisis_reliability"
 PASSWORD = "reliability-run-password"
 BACKGROUND = 200
+ADMIN = 2
 OVERLAP = (range(15), range(9, 25))
 REPORT = ROOT / "docs" / "RELIABILITY.md"
 BEGIN, END = "<!-- reliability run: begin -->", "<!-- reliability run: end -->"
@@ -51,9 +55,9 @@ env = env(user=1)
 params = env["ir.config_parameter"]
 # Nothing answers there: PDFs come out unstyled and fast.
 params.set_param("report.url", "http://127.0.0.1:9")
-params.set_param("account.pdf_generation_batch", "0")
 params.set_param("mail.server.personal.limit.minutes", "100000")
 env.company.email = "company@reliability.example.com"
+env.ref("base.user_admin").password = PASSWORD
 env["ir.mail_server"].search([]).active = False
 env["ir.mail_server"].create({"name": "Company", "smtp_host": "127.0.0.1",
     "smtp_port": SMTP_PORT, "smtp_encryption": "none"})
@@ -90,8 +94,9 @@ def say(message):
 class Odoo:
     """The multi-process server, started and stopped as an administrator would."""
 
-    def __init__(self, odoo_bin, cluster, work):
+    def __init__(self, odoo_bin, cluster, work, env):
         self.odoo_bin, self.cluster, self.work = odoo_bin, cluster, work
+        self.env = env
         self.port = harness.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
@@ -124,6 +129,7 @@ class Odoo:
                 str(self.work / "odoo.log"),
             ),
             start_new_session=True,
+            env=self.env,
         )
         if harness.wait_http(f"{self.url}/web/login", 240) != 200:
             raise RuntimeError("Odoo did not start; see " + str(self.work))
@@ -155,7 +161,8 @@ class Odoo:
             answer = json.loads(response.read())
         if "error" in answer:
             raise RuntimeError(answer["error"]["data"].get("message", answer["error"]))
-        return answer["result"]
+        # A method that returns nothing has no result.
+        return answer.get("result")
 
     def call(self, uid, model, method, *args):
         return self.rpc("object", "execute_kw", DB, uid, PASSWORD, model, method, args)
@@ -225,6 +232,28 @@ def send_at_the_same_moment(odoo, users, moves):
     return outcomes
 
 
+class HostQueue(threading.Thread):
+    """Odoo's own mail queue, run again and again beside the addon's job."""
+
+    def __init__(self, odoo):
+        super().__init__(daemon=True)
+        self.odoo = odoo
+        self.running = True
+        self.runs = 0
+        self.errors = Counter()
+
+    def run(self):
+        while self.running:
+            try:
+                self.odoo.call(ADMIN, "mail.mail", "process_email_queue")
+                self.runs += 1
+            except (OSError, RuntimeError) as error:
+                # Odoo restarting, or a worker busy: try again.
+                self.errors[type(error).__name__] += 1
+                time.sleep(1)
+            time.sleep(0.3)
+
+
 def left_to_do(cluster, move_ids):
     ids = ",".join(map(str, move_ids))
     return {
@@ -262,7 +291,8 @@ def main():
         [python, str(ROOT / "tools" / "mailcatcher.py"), str(mails), str(smtp_port)],
         stdout=subprocess.DEVNULL,
     )
-    odoo = Odoo(odoo_bin, cluster, work)
+    odoo_env, _wkhtmltopdf, _version = harness.wkhtmltopdf_env(python)
+    odoo = Odoo(odoo_bin, cluster, work, odoo_env)
     started = time.monotonic()
     try:
         say(f"installing equisis_mail (work folder {work})")
@@ -288,7 +318,7 @@ def main():
             [line for line in result.stdout.splitlines() if line.startswith("{")][-1]
         )
         users, moves = data["users"], data["moves"]
-        say("starting Odoo: --workers 2, two cron workers")
+        say("starting Odoo: --workers 2, Odoo's default two cron workers")
         odoo.start()
 
         say("Ann and Ben send overlapping selections at the same moment")
@@ -301,6 +331,8 @@ def main():
             users["ann"], "account.move", "action_equisis_open_send_wizard", background
         )
         odoo.call(users["ann"], "equisis.mail.send", "action_send", [action["res_id"]])
+        host_queue = HostQueue(odoo)
+        host_queue.start()
         killed_pid = None
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline:
@@ -331,6 +363,8 @@ def main():
                 break
             time.sleep(2)
         recovered = time.monotonic() - killed_at
+        host_queue.running = False
+        host_queue.join(timeout=60)
         left = left_to_do(cluster, moves[:25] + background)
         time.sleep(2)  # let the catcher write its last files
         counts = mails_by_invoice(mails)
@@ -352,6 +386,7 @@ def main():
             "stuck": sum(left.values()),
             **{f"left: {key}": value for key, value in left.items()},
             "concurrent sends": outcomes,
+            "runs of Odoo's mail queue beside": host_queue.runs,
             "cron worker killed": bool(killed_pid),
             "queued when killed": queued_at_kill,
             "made and not delivered when killed": outgoing_at_kill,
