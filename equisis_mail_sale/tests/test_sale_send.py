@@ -111,7 +111,7 @@ class TestSaleSend(EquisisSendCase):
         self.assertEqual(orders.mapped("state"), ["sent", "sent", "draft"])
         self.assertTrue(
             orders[0].message_ids.filtered(
-                lambda m: "E-mail sent to dupont@example.com" in m.body
+                lambda m: "E-mail to dupont@example.com" in m.body
             )
         )
         self.assertEqual(orders[0].equisis_mail_state, "sent")
