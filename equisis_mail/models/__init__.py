@@ -1,5 +1,6 @@
 from . import ir_mail_server
 from . import mail_mail
+from . import mail_thread
 from . import res_users
 from . import res_company
 from . import res_config_settings
@@ -7,6 +8,7 @@ from . import equisis_letter
 from . import equisis_mail_document
 from . import equisis_mail_queue
 from . import equisis_mail_service
+from . import equisis_mail_bounce
 from . import account_move
 from . import account_move_send
 from . import res_partner

@@ -11,3 +11,4 @@ from . import test_einvoice
 from . import test_settings
 from . import test_wkhtmltopdf
 from . import test_history
+from . import test_bounce
