@@ -253,6 +253,31 @@ def main():
         browser.do_action(action)
         browser.wait_for(".modal div[name=use_bcc]")
         browser.shoot("mail-to")
+
+        # 6. Direct mails to contacts: three languages, one without address,
+        # one blacklisted.
+        contacts = call(
+            "res.partner",
+            "search",
+            [
+                (
+                    "name",
+                    "in",
+                    [
+                        "Smith Trading Ltd",
+                        "Boulangerie Dupont",
+                        "Janssens Bouw NV",
+                        "Peeters & Zonen",
+                        "Drukkerij Vermeulen",
+                    ],
+                )
+            ],
+        )
+        action = call("res.partner", "action_equisis_open_send_wizard", contacts)
+        browser.goto(f"{URL}/odoo/contacts?view_type=list", ".o_list_view")
+        browser.do_action(action)
+        browser.wait_for(".modal .o_data_row.text-danger")
+        browser.shoot("send-window-contacts")
     finally:
         browser.close()
 

@@ -25,6 +25,7 @@ TARGETS = [
     ("out_refund", "Customer Credit Note"),
     ("in_invoice", "Vendor Bill"),
     ("in_refund", "Vendor Credit Note"),
+    ("contact", "Contact"),
 ]
 
 
@@ -162,9 +163,13 @@ class EquisisLetter(models.Model):
     @api.model
     def _target_models(self):
         """The model of the documents of each target; glue addons add theirs."""
-        return dict.fromkeys(
-            ("out_invoice", "out_refund", "in_invoice", "in_refund"), "account.move"
-        )
+        return {
+            **dict.fromkeys(
+                ("out_invoice", "out_refund", "in_invoice", "in_refund"),
+                "account.move",
+            ),
+            "contact": "res.partner",
+        }
 
     @api.depends("preview_move_id", "name", "body_html", "lang_id")
     def _compute_preview(self):
@@ -483,20 +488,25 @@ class EquisisLetter(models.Model):
         """
         result = {}
         letters_by_key = {}
-        for company in documents.company_id:
+        # A contact shared by the companies has none: the user's current one.
+        company_of = {
+            document: document.company_id or self.env.company for document in documents
+        }
+        for company in set(company_of.values()):
             letters = self.search(self._letter_domain("accompaniment", company))
             for letter in letters:
                 letters_by_key.setdefault((company.id, letter.target), self.browse())
                 letters_by_key[(company.id, letter.target)] |= letter
         for document in documents:
+            company = company_of[document]
             candidates = letters_by_key.get(
-                (document.company_id.id, document._equisis_letter_target()),
+                (company.id, document._equisis_letter_target()),
                 self.browse(),
             )
             result[document.id] = self._pick_by_language(
                 candidates,
                 (document._equisis_partner().lang or "").strip(),
-                document.company_id.partner_id.lang,
+                company.partner_id.lang,
             )
         return result
 

@@ -12,3 +12,4 @@ from . import test_settings
 from . import test_wkhtmltopdf
 from . import test_history
 from . import test_bounce
+from . import test_contacts

@@ -50,6 +50,13 @@ class EquisisMailSend(models.TransientModel):
         default=lambda self: self.env.user.bcc_confirmation,
         help="Receive a blind copy of each mail (SMTP envelope only).",
     )
+    annex_ids = fields.Many2many(
+        comodel_name="ir.attachment",
+        relation="equisis_mail_send_annex_rel",
+        string="Annexes for Every Mail",
+        help="Files that go with every mail of this window, each mail with "
+        "its own copy. A file for one mail only is added in its line.",
+    )
     line_ids = fields.One2many(
         comodel_name="equisis.mail.send.line",
         inverse_name="wizard_id",
@@ -499,5 +506,8 @@ class EquisisMailSend(models.TransientModel):
             }
         )
         done.unlink()
+        if not self.line_ids:
+            # Every mail has its own copy of the window's annexes.
+            self.annex_ids.filtered(lambda a: a.res_model == self._name).unlink()
         (lines - done).exists()._rank()
         return self._reopen()

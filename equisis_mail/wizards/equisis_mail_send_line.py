@@ -372,9 +372,18 @@ class EquisisMailSendLine(models.TransientModel):
                 else forms.get((line.res_model, line.res_id))
             )
             line.report_id = form.report_id or document._equisis_default_report()
-            line.pdf_name = document._equisis_report_filename(line.report_id)
+            line.pdf_name = line.report_id and document._equisis_report_filename(
+                line.report_id
+            )
 
-    @api.depends("res_model", "res_id", "attachment_ids", "upload_ids", "report_id")
+    @api.depends(
+        "res_model",
+        "res_id",
+        "attachment_ids",
+        "upload_ids",
+        "report_id",
+        "wizard_id.annex_ids",
+    )
     def _compute_attachment_count(self):
         """Every file the mail will carry: the annexes as ticked and uploaded
         right now (before the detail is saved), the PDF, and the files the
@@ -384,7 +393,7 @@ class EquisisMailSendLine(models.TransientModel):
             annexes = (line.attachment_ids & line.available_annex_ids) | (
                 line.upload_ids
             )
-            line.attachment_count = len(annexes) + (
+            line.attachment_count = len(annexes | line.wizard_id.annex_ids) + (
                 document_files.get((line.res_model, line.res_id), 1)
                 if line.report_id
                 else 0
@@ -425,12 +434,13 @@ class EquisisMailSendLine(models.TransientModel):
         "document_error",
         "report_id",
         "attachment_ids",
+        "wizard_id.annex_ids",
     )
     def _compute_problem(self):
         max_size = self.env["ir.mail_server"].sudo()._get_max_email_size() * 1024 * 1024
         annex_sizes = {
             attachment.id: attachment.file_size
-            for attachment in self.attachment_ids.sudo()
+            for attachment in (self.attachment_ids | self.wizard_id.annex_ids).sudo()
         }
         letters_by_target = {
             target
@@ -491,6 +501,9 @@ class EquisisMailSendLine(models.TransientModel):
             return self.env._(
                 "Malformed address: %(address)s", address=", ".join(invalid)
             )
+        problem = document._equisis_recipient_problem(valid)
+        if problem:
+            return problem
         if not valid:
             return self.env._("No recipient: type an address (several separated by ;).")
         if not self.letter_id:
@@ -512,10 +525,11 @@ class EquisisMailSendLine(models.TransientModel):
             return self.env._("The subject is empty.")
         if "\n" in self.subject or "\r" in self.subject:
             return self.env._("The subject must fit on one line.")
-        if not self.report_id:
+        if not self.report_id and document._equisis_default_report():
             return self.env._("No print form for this kind of document.")
         size = sum(
-            annex_sizes.get(attachment.id, 0) for attachment in self.attachment_ids
+            annex_sizes.get(attachment.id, 0)
+            for attachment in self.attachment_ids | self.wizard_id.annex_ids
         )
         size += document._equisis_known_pdf_size()
         if max_size and size * 4 / 3 > max_size:
@@ -565,7 +579,10 @@ class EquisisMailSendLine(models.TransientModel):
                 line.sent_note = self.env._("Sent already")
             else:
                 line.sent_note = False
-            line.already_sent = bool(line.sent_note)
+            # A contact gets many mails: one before is no reason to hold it.
+            line.already_sent = bool(line.sent_note) and (
+                self.env[line.res_model]._equisis_sent_once()
+            )
 
     def _rank(self):
         """Put red lines first, then documents sent already."""
@@ -615,11 +632,17 @@ class EquisisMailSendLine(models.TransientModel):
             {"res_model": False, "res_id": 0}
         )
         recipients, _invalid = split_recipients(self.email_to)
+        # The window's annexes go with every mail, each its own copy: a
+        # mail's files belong to its message.
+        copies = [
+            annex.copy({"res_model": False, "res_id": 0}).id
+            for annex in self.wizard_id.annex_ids - self.attachment_ids
+        ]
         return {
             "email_to": recipients,
             "subject": self.subject,
             "body": self.body_html,
-            "attachment_ids": self.attachment_ids.ids,
+            "attachment_ids": self.attachment_ids.ids + copies,
             "report_id": self.report_id.id,
             "bcc": self.wizard_id.bcc_confirmation,
         }
