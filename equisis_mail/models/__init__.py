@@ -6,6 +6,7 @@ from . import res_company
 from . import res_config_settings
 from . import equisis_letter
 from . import equisis_mail_document
+from . import equisis_mail_batch
 from . import equisis_mail_queue
 from . import equisis_mail_service
 from . import equisis_mail_bounce

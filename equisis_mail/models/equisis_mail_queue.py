@@ -19,6 +19,9 @@ class EquisisMailQueue(models.Model):
     res_model = fields.Char(string="Document Model", required=True, readonly=True)
     res_id = fields.Integer(string="Document", required=True, readonly=True)
     values = fields.Json(readonly=True)
+    batch_id = fields.Many2one(
+        "equisis.mail.batch", readonly=True, index=True, ondelete="cascade"
+    )
 
     _document_uniq = models.UniqueIndex(
         "(res_model, res_id)",

@@ -314,12 +314,22 @@ class EquisisMailService(models.AbstractModel):
     def _enqueue(self, values_by_record):
         """Leave the mails to the background run; the queue records are made
         by this user (their ``create_uid``) and by no one else."""
+        batch = (
+            self.env["equisis.mail.batch"]
+            .sudo()
+            .create({"document_count": len(values_by_record)})
+        )
         entries = (
             self.env["equisis.mail.queue"]
             .sudo()
             .create(
                 [
-                    {"res_model": record._name, "res_id": record.id, "values": values}
+                    {
+                        "res_model": record._name,
+                        "res_id": record.id,
+                        "values": values,
+                        "batch_id": batch.id,
+                    }
                     for record, values in values_by_record.items()
                 ]
             )
@@ -444,25 +454,23 @@ class EquisisMailService(models.AbstractModel):
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
         time_left = Cron._commit_progress(remaining=Queue.search_count([]))
-        delivered = self.env["mail.mail"].sudo()
-        failed_by_author = defaultdict(list)
         while time_left > 0:
             entries = Queue.search([], order="id", limit=self._chunk_size())
             entries = entries.try_lock_for_update()
             if not entries:
                 break
             count = len(entries)
-            delivered |= self._send_entries(entries, failed_by_author)
+            self._send_entries(entries)
             time_left = Cron._commit_progress(count)
-        delivered |= self._deliver_left_behind()
-        self._report_run(delivered, failed_by_author)
+        self._deliver_left_behind()
+        self._close_batches()
 
     @api.model
     def _chunk_size(self):
         return int(self.env["ir.config_parameter"].sudo().get_param(CHUNK_PARAM, CHUNK))
 
     @api.model
-    def _send_entries(self, entries, failed_by_author):
+    def _send_entries(self, entries):
         """Make and deliver the mails of these queue entries.
 
         A document's mail and the removal of its queue entry are committed
@@ -476,9 +484,7 @@ class EquisisMailService(models.AbstractModel):
         """
         mails = self.env["mail.mail"].sudo()
         for (author, company), entry_by_record in self._entry_groups(entries):
-            made, failed = self._make_group(author, company, entry_by_record)
-            mails |= made
-            failed_by_author[author.partner_id.id].extend(failed)
+            mails |= self._make_group(author, company, entry_by_record)
         mails._equisis_deliver()
         return mails
 
@@ -511,7 +517,7 @@ class EquisisMailService(models.AbstractModel):
         foresaw, start again from the last commit one document at a time, so
         that only the document at fault fails.
 
-        :return: (mail.mail made and committed, [records not sent])
+        :return: the mail.mail made and committed
         """
         try:
             return self._make_as(author, company, entry_by_record)
@@ -519,12 +525,10 @@ class EquisisMailService(models.AbstractModel):
             self.env.cr.rollback()
             if len(entry_by_record) > 1:
                 _logger.info("A chunk failed: its documents are made one by one")
-                mails, failed = self.env["mail.mail"].sudo(), []
+                mails = self.env["mail.mail"].sudo()
                 for record, entry in entry_by_record.items():
-                    made, not_sent = self._make_group(author, company, {record: entry})
-                    mails |= made
-                    failed += not_sent
-                return mails, failed
+                    mails |= self._make_group(author, company, {record: entry})
+                return mails
             ((record, entry),) = entry_by_record.items()
             _logger.warning(
                 "Mail of %s not made: %s", record.display_name, error, exc_info=True
@@ -535,14 +539,14 @@ class EquisisMailService(models.AbstractModel):
                 self.env._("Its documents could not be made: %(error)s", error=error),
             )
             self.env["ir.cron"]._commit_progress()
-            return self.env["mail.mail"].sudo(), [record]
+            return self.env["mail.mail"].sudo()
 
     @api.model
     def _make_as(self, author, company, entry_by_record):
         """Make these documents' mails as their sender and commit them with
         the removal of their entries.
 
-        :return: (mail.mail, [records not sent])
+        :return: mail.mail
         """
         errors = {}
         mails = self.env["mail.mail"].sudo()
@@ -569,19 +573,30 @@ class EquisisMailService(models.AbstractModel):
                     (record.with_env(self.env), error)
                     for record, error in more_errors.items()
                 )
+        batch_by_document = {
+            (record._name, record.id): entry.batch_id
+            for record, entry in entry_by_record.items()
+        }
+        for mail in mails:
+            mail.equisis_batch_id = batch_by_document.get(
+                (mail.equisis_model, mail.equisis_res_id)
+            )
         for record, entry in entry_by_record.items():
             if record in errors:
                 self._fail_entry(record, entry, errors[record])
             else:
                 entry.unlink()
         self.env["ir.cron"]._commit_progress()
-        return mails.with_env(self.env).sudo(), list(errors)
+        return mails.with_env(self.env).sudo()
 
     @api.model
     def _fail_entry(self, record, entry, error):
-        """Say on the document why its mail was not made."""
+        """Say on the document why its mail was not made, and keep it for
+        its batch's summary."""
         self._log_not_sent(record, error)
         record._equisis_set_mail_state("failed", error)
+        if entry.batch_id:
+            entry.batch_id._add_not_sent(record, error)
         entry.unlink()
 
     @api.model
@@ -618,19 +633,11 @@ class EquisisMailService(models.AbstractModel):
         return mails
 
     @api.model
-    def _report_run(self, delivered, failed_by_author):
-        """Tell each author what left and what did not; a mail held back by
-        the personal server's limit is neither yet."""
-        sent_by_author = defaultdict(list)
-        document_by_mail = delivered._equisis_documents_by_mail()
-        for mail in delivered:
-            if mail.state == "sent":
-                sent_by_author[mail.author_id.id].append(document_by_mail[mail])
-            elif mail.state == "exception":
-                failed_by_author[mail.author_id.id].append(document_by_mail[mail])
-        self._notify_authors(sent_by_author, is_success=True)
-        self._notify_authors(failed_by_author, is_success=False)
-        self._post_summaries(sent_by_author, failed_by_author)
+    def _close_batches(self):
+        """Tell each sender whose batch is done what became of it, once."""
+        self.env["equisis.mail.batch"].sudo().search(
+            [("done", "=", False)]
+        )._close_when_done()
 
     @api.model
     def _record_outcomes(self):
@@ -653,55 +660,3 @@ class EquisisMailService(models.AbstractModel):
                 escape(error),
             )
         )
-
-    @api.model
-    def _notify_authors(self, records_by_partner, is_success):
-        """The host's own notice of sent and failed invoices."""
-        moves_by_partner = {
-            partner_id: [r.id for r in records if r and r._name == "account.move"]
-            for partner_id, records in records_by_partner.items()
-        }
-        moves_by_partner = {k: v for k, v in moves_by_partner.items() if v}
-        self.env["account.move.send"]._send_notifications_to_partners(
-            moves_by_partner, is_success=is_success
-        )
-
-    @api.model
-    def _post_summaries(self, sent_by_author, failed_by_author):
-        """What a background run did, in each author's inbox: the host's
-        notice above vanishes with the browser tab, this one stays, with a
-        link to each document whose mail failed."""
-        for partner in self.env["res.partner"].browse(
-            set(sent_by_author) | set(failed_by_author)
-        ):
-            sent = [
-                document for document in sent_by_author.get(partner.id, []) if document
-            ]
-            failed = [
-                document
-                for document in failed_by_author.get(partner.id, [])
-                if document
-            ]
-            env = self.with_context(lang=partner.lang).env
-            body = Markup("<p>%s</p>") % env._(
-                "Background sending: %(sent)s mail(s) sent, %(failed)s not sent.",
-                sent=len(sent),
-                failed=len(failed),
-            )
-            if failed:
-                body += Markup("<p>%s</p><ul>%s</ul>") % (
-                    env._("See why on each document, fix it and use “Retry e-mail”:"),
-                    Markup().join(
-                        Markup('<li><a href="/odoo/%s/%s">%s</a></li>')
-                        % (document._name, document.id, document.display_name)
-                        for document in failed
-                    ),
-                )
-            # Users who take notifications by e-mail get it through the
-            # host's queue, like any other notification.
-            partner.message_notify(
-                partner_ids=partner.ids,
-                subject=env._("Documents sent by e-mail"),
-                body=body,
-                force_send=False,
-            )

@@ -30,6 +30,15 @@ class MailMail(models.Model):
         index="btree_not_null",
         readonly=True,
     )
+    equisis_batch_id = fields.Many2one(
+        "equisis.mail.batch",
+        string="Background Batch",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The background batch this mail belongs to: its sender is told "
+        "once the whole batch is done.",
+    )
     equisis_bcc = fields.Char(
         string="Envelope BCC",
         readonly=True,
@@ -220,6 +229,9 @@ class MailMail(models.Model):
                 answers
             )
             ours._equisis_report()
+            # A mail the personal server's limit held back may be the last of
+            # its batch.
+            ours.equisis_batch_id._close_when_done()
         return super()._postprocess_sent_message(
             success_pids,
             success_emails,

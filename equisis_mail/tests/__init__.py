@@ -13,3 +13,4 @@ from . import test_wkhtmltopdf
 from . import test_history
 from . import test_bounce
 from . import test_contacts
+from . import test_background

@@ -2,7 +2,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import ast
 import base64
-import json
 from unittest.mock import patch
 
 from lxml import etree
@@ -427,43 +426,6 @@ class TestSend(EquisisSendCase):
         self.assertTrue(all(moves.mapped("is_move_sent")))
         self.assertFalse(self.queued(moves))
         self.assertTrue(all(r.login == "sender-login" for r in self.smtp.received))
-
-    @mute_logger("odoo.addons.mail.models.mail_mail")
-    def test_background_batch_notifies_what_left_and_what_did_not(self):
-        self.env["ir.config_parameter"].set_param(
-            "equisis_mail.background_threshold", 2
-        )
-        refused = self.make_partner("Refused", "refused@example.com")
-        moves = self.make_invoice(self.fr) | self.make_invoice(self.nl)
-        bad = self.make_invoice(refused)
-        self.send(self.open_wizard(moves | bad))
-        self.smtp.refuse_recipient("refused@example.com")
-        with real_delivery(self.env), cron_progress_without_commit(self.env):
-            self.env["equisis.mail.service"]._cron_send()
-        notifications = [
-            json.loads(value["message"])["payload"]
-            for value in self.env.cr.precommit.data.get("bus.bus.values", [])
-            if json.loads(value["message"])["type"] == "account_notification"
-        ]
-        by_type = {
-            note["type"]: set(note["action_button"]["res_ids"])
-            for note in notifications
-        }
-        self.assertEqual(by_type, {"success": set(moves.ids), "warning": set(bad.ids)})
-        self.assertFalse(bad.is_move_sent)
-        # A summary stays in the sender's inbox, with a link to the failure.
-        summary = self.env["mail.message"].search(
-            [("partner_ids", "in", self.sender.partner_id.ids)],
-            order="id desc",
-            limit=1,
-        )
-        self.assertIn("2 mail(s) sent, 1 not sent", summary.body)
-        self.assertIn(f'href="/odoo/account.move/{bad.id}"', summary.body)
-        self.assertTrue(
-            summary.notification_ids.filtered(
-                lambda n: n.res_partner_id == self.sender.partner_id
-            )
-        )
 
     def test_opening_window_renders_no_pdf(self):
         moves = self.make_invoice(self.fr) | self.make_invoice(self.nl)

@@ -1,7 +1,5 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from collections import defaultdict
-
 from odoo import api, models
 
 CHANNEL = "root.equisis_mail"
@@ -43,9 +41,8 @@ class EquisisMailService(models.AbstractModel):
             .exists()
             .try_lock_for_update()
         )
-        failed_by_author = defaultdict(list)
-        delivered = service._send_entries(entries, failed_by_author)
-        service._report_run(delivered, failed_by_author)
+        service._send_entries(entries)
+        service._close_batches()
         return len(entries)
 
     @api.model
@@ -53,5 +50,5 @@ class EquisisMailService(models.AbstractModel):
         """The jobs own the queue; the scheduled action records what is
         left to record and delivers mails a dead process left behind."""
         self._record_outcomes()
-        delivered = self._deliver_left_behind()
-        self._report_run(delivered, defaultdict(list))
+        self._deliver_left_behind()
+        self._close_batches()

@@ -1,0 +1,95 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from markupsafe import Markup
+
+from odoo import fields, models
+
+
+class EquisisMailBatch(models.Model):
+    """The documents one user sent to the background with one Send.
+
+    It lets the sender be told once, when the whole batch is done: every
+    document either has its mail's outcome (sent, refused, failed) or was
+    not sent, with its reason. Only the sending service reads and writes
+    it, as superuser; its sender is its ``create_uid``.
+    """
+
+    _name = "equisis.mail.batch"
+    _description = "Background Batch of Document Mails"
+    _order = "id"
+
+    document_count = fields.Integer(readonly=True)
+    not_sent = fields.Json(
+        readonly=True,
+        help="The documents whose mail could not be made: [model, id, reason].",
+    )
+    done = fields.Boolean(readonly=True, index=True)
+
+    def _add_not_sent(self, record, reason):
+        self.ensure_one()
+        self.not_sent = [*(self.not_sent or []), [record._name, record.id, reason]]
+
+    def _close_when_done(self):
+        """Tell each sender whose batch is done what became of it."""
+        Queue = self.env["equisis.mail.queue"].sudo()
+        Mail = self.env["mail.mail"].sudo()
+        for batch in self.filtered(lambda batch: not batch.done):
+            if Queue.search_count([("batch_id", "=", batch.id)], limit=1):
+                continue
+            mails = Mail.search([("equisis_batch_id", "=", batch.id)])
+            if mails.filtered(lambda mail: mail.state == "outgoing"):
+                continue
+            batch.done = True
+            batch._post_summary(mails)
+
+    def _post_summary(self, mails):
+        """One message in the sender's chat with OdooBot, in the sender's
+        language: it shows inside Odoo whatever the sender's notification
+        preference, with a link to each document that was not sent."""
+        user = self.create_uid
+        env = self.with_context(lang=user.lang).env
+        failed = [
+            (mail.equisis_model, mail.equisis_res_id, mail.failure_reason or "")
+            for mail in mails
+            if mail.state in ("exception", "cancel")
+        ]
+        failed += [tuple(item) for item in self.not_sent or []]
+        sent = len(mails.filtered(lambda mail: mail.state == "sent"))
+        body = Markup("<p>%s</p>") % env._(
+            "Your e-mails of %(count)s documents are done: %(sent)s sent, "
+            "%(failed)s not sent.",
+            count=self.document_count,
+            sent=sent,
+            failed=len(failed),
+        )
+        if failed:
+            documents = {
+                (model, res_id): env[model].sudo().browse(res_id).exists()
+                for model, res_id, _reason in failed
+            }
+            body += Markup("<p>%s</p><ul>%s</ul>") % (
+                env._("Not sent (fix the cause, then use “Retry e-mail”):"),
+                Markup().join(
+                    Markup('<li><a href="/odoo/%s/%s">%s</a>: %s</li>')
+                    % (
+                        model,
+                        res_id,
+                        documents[(model, res_id)].display_name or res_id,
+                        reason,
+                    )
+                    for model, res_id, reason in failed
+                ),
+            )
+        odoobot = env.ref("base.partner_root")
+        chat = (
+            env["discuss.channel"]
+            .with_user(user)
+            .sudo()
+            ._get_or_create_chat([user.partner_id.id, odoobot.id])
+        )
+        chat.sudo().message_post(
+            body=body,
+            author_id=odoobot.id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )

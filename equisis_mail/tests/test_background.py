@@ -1,0 +1,97 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What the sender learns of a batch sent in the background."""
+
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import EquisisSendCase, cron_progress_without_commit, real_delivery
+
+
+@tagged("post_install", "-at_install")
+class TestBackgroundSummary(EquisisSendCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param("equisis_mail.background_threshold", 2)
+        cls.partner = cls.make_partner("Client", "client@example.com")
+        cls.refused = cls.make_partner("Refused", "refused@example.com")
+
+    def _summaries(self):
+        """The messages OdooBot left in the sender's chat."""
+        odoobot = self.env.ref("base.partner_root")
+        return self.env["mail.message"].search(
+            [
+                ("model", "=", "discuss.channel"),
+                ("author_id", "=", odoobot.id),
+                (
+                    "res_id",
+                    "in",
+                    self.env["discuss.channel"]
+                    .search(
+                        [
+                            ("channel_type", "=", "chat"),
+                            (
+                                "channel_member_ids.partner_id",
+                                "=",
+                                self.sender.partner_id.id,
+                            ),
+                        ]
+                    )
+                    .ids,
+                ),
+            ]
+        )
+
+    def _run(self):
+        with real_delivery(self.env), cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_one_summary_when_the_whole_batch_is_done(self):
+        """A sender who takes notifications by e-mail still finds the one
+        summary of the batch inside Odoo, in French, with the counts and a
+        link to the document that was not sent; a later run adds none."""
+        self.sender.write({"notification_type": "email", "lang": "fr_FR"})
+        moves = self.make_invoice(self.partner) | self.make_invoice(self.partner)
+        bad = self.make_invoice(self.refused)
+        self.send(self.open_wizard(moves | bad))
+        self.assertFalse(self._summaries())
+        self.smtp.refuse_recipient("refused@example.com")
+        self._run()
+        summaries = self._summaries()
+        self.assertEqual(len(summaries), 1, summaries.mapped("body"))
+        body = str(summaries.body)
+        self.assertIn("3 documents", body)
+        self.assertIn("2 envoyés", body)
+        self.assertIn("1 non envoyé", body)
+        self.assertIn(f'href="/odoo/account.move/{bad.id}"', body)
+        self.assertEqual(bad.equisis_mail_state, "failed")
+        self._run()
+        self.assertEqual(len(self._summaries()), 1)
+
+    def test_summary_waits_for_mails_held_back_by_the_limit(self):
+        """Mails the personal server's limit holds back leave with Odoo's
+        queue a minute later; the batch is done, and told, only then."""
+        self.env["ir.config_parameter"].set_param(
+            "mail.server.personal.limit.minutes", 2
+        )
+        moves = self.make_invoice(self.partner)
+        for _index in range(2):
+            moves |= self.make_invoice(self.partner)
+        self.send(self.open_wizard(moves))
+        self._run()
+        self.assertEqual(len(self.smtp.received), 2)
+        self.assertFalse(self._summaries())
+        held = self.env["mail.mail"].search(
+            [("equisis_res_id", "in", moves.ids), ("state", "=", "outgoing")]
+        )
+        self.assertEqual(len(held), 1)
+        held.scheduled_date = False
+        self.sender.outgoing_mail_server_id.sudo().owner_limit_time = False
+        with real_delivery(self.env):
+            self.env["mail.mail"].process_email_queue(email_ids=held.ids)
+        self.assertEqual(len(self.smtp.received), 3)
+        summaries = self._summaries()
+        self.assertEqual(len(summaries), 1)
+        self.assertIn("3 sent", str(summaries.body))
