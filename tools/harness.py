@@ -54,6 +54,9 @@ ODOO_PY_PACKAGES = {"aiosmtpd": "aiosmtpd", "websocket": "websocket-client"}
 # dependencies: openupgradelib's would move Odoo's pinned lxml.
 QUEUE_JOB = "odoo-addon-queue_job==19.0.2.4.0.1"
 QUEUE_JOB_PACKAGES = (QUEUE_JOB, "openupgradelib==3.13.7")
+# OCA's mail_tracking, which also handles bounces: the bounce tests run once
+# more beside it. It needs only Odoo; installed without dependencies too.
+MAIL_TRACKING = "odoo-addon-mail_tracking==19.0.1.0.6.2"
 
 
 def say(message):
@@ -290,6 +293,34 @@ def queue_job_addons_path(python):
     path = Path(purelib) / "odoo" / "addons"
     if not (path / "queue_job" / "__manifest__.py").exists():
         say(f"queue_job is not in {path}")
+        return None
+    return path
+
+
+def mail_tracking_addons_path(python):
+    """The folder where pip puts OCA's mail_tracking for Odoo's Python,
+    after installing it there if needed; None, with the reason said, if it
+    cannot be had."""
+    name = MAIL_TRACKING.split("==")[0]
+    if subprocess.run(
+        [python, "-m", "pip", "show", "-q", name], capture_output=True, check=False
+    ).returncode:
+        say(f"installing into Odoo's Python: {MAIL_TRACKING}")
+        if subprocess.run(
+            [python, "-m", "pip", "install", "-q", "--no-deps", MAIL_TRACKING],
+            check=False,
+        ).returncode:
+            say(f"{MAIL_TRACKING} could not be installed")
+            return None
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    path = Path(purelib) / "odoo" / "addons"
+    if not (path / "mail_tracking" / "__manifest__.py").exists():
+        say(f"mail_tracking is not in {path}")
         return None
     return path
 

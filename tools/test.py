@@ -25,6 +25,8 @@ ADDON = "equisis_mail"
 ADDONS = ("equisis_mail", "equisis_mail_sale", "equisis_mail_purchase")
 # Tested in a database of its own, with OCA's queue_job.
 QUEUE_JOB_ADDON = "equisis_mail_queue_job"
+# The bounce tests, run once more in a database with OCA's mail_tracking.
+MAIL_TRACKING_TESTS = ("equisis_mail", "TestBounce")
 TOOLS_VENV = ROOT / ".venv"
 TOOL_PACKAGES = {
     "pytest": "pytest",
@@ -304,6 +306,67 @@ def queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env):
     return log_path, result.returncode
 
 
+def selects_mail_tracking_pass(test_tags):
+    """Whether Odoo's --test-tags select the bounce tests (no tags: yes)."""
+    if not test_tags:
+        return True
+    module, cls = MAIL_TRACKING_TESTS
+    return any(
+        (match := TEST_TAG.match(spec.strip()))
+        and not spec.strip().startswith("-")
+        and match["tag"] in ("", "standard", "post_install")
+        and match["module"] in (None, module)
+        and match["cls"] in (None, cls)
+        for spec in test_tags.split(",")
+    )
+
+
+def mail_tracking_pass(odoo_bin, python, cluster, workdir, test_tags, env):
+    """Run the bounce tests again in a database of their own with OCA's
+    mail_tracking, which handles bounces too: both must record theirs.
+
+    :return: (its log's path, Odoo's exit code), or None when not run
+    """
+    if not selects_mail_tracking_pass(test_tags):
+        return None
+    addons = harness.mail_tracking_addons_path(python)
+    if not addons:
+        return workdir / "no-mail-tracking.log", 1
+    module, cls = MAIL_TRACKING_TESTS
+    log_path = workdir / "odoo-mail-tracking.log"
+    harness.say(f"running {cls} beside mail_tracking (log: {log_path})")
+    result = subprocess.run(
+        [
+            *cluster.odoo_command(
+                odoo_bin,
+                "equisis_test_mail_tracking",
+                workdir / "data",
+                addons_path=f"{ROOT},{addons}",
+            ),
+            "--http-port",
+            str(harness.free_port()),
+            "--init",
+            f"{module},mail_tracking",
+            "--test-enable",
+            "--test-tags",
+            f"/{module}:{cls}",
+            "--stop-after-init",
+            "--no-database-list",
+            "--max-cron-threads",
+            "0",
+            "--log-level",
+            "test",
+            "--logfile",
+            str(log_path),
+        ],
+        check=False,
+        env=env,
+    )
+    if result.returncode:
+        harness.say(f"odoo exited with {result.returncode} (mail_tracking)")
+    return log_path, result.returncode
+
+
 def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
     python = harness.odoo_python(odoo_bin)
     harness.ensure_odoo_python_packages(python)
@@ -371,6 +434,17 @@ def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
                 harness.say(f"the run of {QUEUE_JOB_ADDON} ran no test")
             total += more
             failures += more_failures + (0 if more else 1) + (1 if third_code else 0)
+            unexpected += more_unexpected
+        fourth = mail_tracking_pass(odoo_bin, python, cluster, workdir, test_tags, env)
+        if fourth:
+            fourth_log, fourth_code = fourth
+            more, more_failures, more_unexpected = (
+                analyse_odoo_log(fourth_log) if fourth_log.exists() else (0, 0, [])
+            )
+            if not more:
+                harness.say("the run beside mail_tracking ran no test")
+            total += more
+            failures += more_failures + (0 if more else 1) + (1 if fourth_code else 0)
             unexpected += more_unexpected
         pot_stale = False
         if tools_py and not test_tags:

@@ -303,3 +303,31 @@ class TestBounce(EquisisSendCase):
         self.assertEqual(move.equisis_mail_state, "sent")
         self.assertEqual(move.equisis_mail_sent_to, "accounts@customer.example")
         self.assertIn("an earlier e-mail", self._notes(move)[:1].body)
+
+    def test_beside_mail_tracking(self):
+        """With OCA's mail_tracking (a pass of its own in ``make test``), each
+        records the bounce once: it on its tracking of the mail, this addon
+        on the document; Retry still works."""
+        if "mail.tracking.email" not in self.env:
+            self.skipTest("mail_tracking is not installed")
+        move, received = self._send_invoice()
+        mail = self.env["mail.mail"].search(
+            [("equisis_model", "=", move._name), ("equisis_res_id", "=", move.id)]
+        )
+        tracking = self.env["mail.tracking.email"].search([("mail_id", "=", mail.id)])
+        self.assertEqual(tracking.mapped("state"), ["sent"])
+
+        self._process(self._postfix(received, "gone@customer.example"))
+        self.assertEqual(tracking.state, "soft-bounced")
+        self.assertEqual(move.equisis_mail_state, "failed")
+        self.assertIn("550 5.1.1", move.equisis_mail_failure)
+        notes = self._notes(move).filtered(lambda m: "not delivered" in m.body)
+        self.assertEqual(len(notes), 1)
+
+        self.customer.email = "accounts@customer.example"
+        self.smtp.reset()
+        self._retry(move)
+        self.assertEqual(
+            self.smtp.received[0].rcpt_tos[:1], ["accounts@customer.example"]
+        )
+        self.assertEqual(move.equisis_mail_state, "sent")
