@@ -158,9 +158,10 @@ class EquisisMailDocument(models.AbstractModel):
         author = mail.author_id
         env = self.with_context(lang=author.lang or self.env.lang).env
         temporary = all(report.temporary for report in reports)
+        no_reason = env._("no reason given")
         lines = "; ".join(
             f"{report.address or mail.email_to}: "
-            f"{report.diagnostic or report.status or env._('no reason given')}"
+            f"{report.diagnostic or report.status or no_reason}"
             for report in reports
         )
         latest = (
