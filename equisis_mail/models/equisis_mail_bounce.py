@@ -71,8 +71,12 @@ class MailMail(models.Model):
                 document._equisis_record_bounce(mail, failed, known | bounced)
             elif delayed:
                 document._equisis_log_bounce_note(mail, delayed, "delayed")
-            elif any(report.failed for report in recipients):
-                # An address this mail no longer goes to: retried since.
+            elif any(
+                report.failed and report.address != (mail.equisis_bcc or "").lower()
+                for report in recipients
+            ):
+                # An address this mail no longer goes to: retried since. (The
+                # sender's own blind copy is the sender's business.)
                 document._equisis_log_bounce_note(mail, recipients, "earlier")
 
     def mark_outgoing(self):
