@@ -50,7 +50,7 @@ function selectContacts(prefix, names) {
             run: "click",
         },
         {
-            trigger: ".modal label:contains('BCC')",
+            trigger: ".modal .o_field_widget[name=address_list]",
         },
     ];
 }
@@ -144,6 +144,19 @@ registry.category("web_tour.tours").add("equisis_mail_to_many_tour", {
                 );
                 if (buttons.length !== 1) {
                     throw new Error(`${buttons.length} copy buttons instead of 1.`);
+                }
+                // The copy button comes first, above the long list; the BCC
+                // tick, which does nothing here, is not shown.
+                if (
+                    !(
+                        buttons[0].compareDocumentPosition(lists[0]) &
+                        Node.DOCUMENT_POSITION_FOLLOWING
+                    )
+                ) {
+                    throw new Error("The copy button sits under the list.");
+                }
+                if (modal.querySelector("div[name=use_bcc]")) {
+                    throw new Error("The BCC tick shows, though it does nothing.");
                 }
                 document.body.dataset.equisisAddresses = lists[0].textContent.trim();
             },
