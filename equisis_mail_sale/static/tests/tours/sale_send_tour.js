@@ -46,7 +46,7 @@ registry.category("web_tour.tours").add("equisis_mail_sale_tour", {
         },
         {
             content: "The window says what the mail server did",
-            trigger: ".modal .alert-success:contains('3 mail(s) sent.')",
+            trigger: ".modal .alert-success:contains('3 mails sent.')",
         },
         {
             trigger: ".modal .modal-footer button:contains('Close')",
