@@ -214,9 +214,17 @@ class MailMail(models.Model):
     def _postprocess_sent_message(
         self, success_pids, success_emails, failure_reason=False, failure_type=None
     ):
-        """Record on each document what became of its mail, in the
-        transaction that records the mail's own state, whoever delivered it
-        (this addon, or the host's queue and its failed-mail screens)."""
+        """Record on each document what became of its mail, whoever
+        delivered it (this addon, or the host's queue and its failed-mail
+        screens).
+
+        The mail's own state is committed first (the host commits each mail
+        after this hook): recording on the document happens right after that
+        commit, on a cursor of its own, so that the time between the SMTP
+        server's answer and the commit, when a process that dies would leave
+        an accepted mail outgoing, stays as short as the host makes it. What
+        could not be recorded is recorded by the background run.
+        """
         ours = self.filtered("equisis_model")
         if ours:
             refused = self.env.cr.cache.get(REFUSED_KEY, {})
@@ -228,25 +236,37 @@ class MailMail(models.Model):
             ours.filtered(lambda mail: mail.message_id in answers)._equisis_set_refused(
                 answers
             )
-            ours._equisis_report()
-            # A mail the personal server's limit held back may be the last of
-            # its batch. Whoever delivers (a user on Odoo's screens too), the
-            # batch is the service's own.
-            try:
-                with self.env.cr.savepoint():
-                    ours.sudo().equisis_batch_id._close_when_done()
-            except Exception:  # pylint: disable=broad-exception-caught
-                # Never turn a delivered mail into a failed one: the next
-                # background run closes the batch.
-                _logger.warning(
-                    "Could not close the batch of %s", ours.ids, exc_info=True
-                )
+            if modules.module.current_test:
+                ours._equisis_record()
+            else:
+                mail_ids, dbname = ours.ids, self.env.cr.dbname
+
+                @self.env.cr.postcommit.add
+                def record():
+                    with Registry(dbname).cursor() as cr:
+                        api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].browse(
+                            mail_ids
+                        )._equisis_record()
+
         return super()._postprocess_sent_message(
             success_pids,
             success_emails,
             failure_reason=failure_reason,
             failure_type=failure_type,
         )
+
+    def _equisis_record(self):
+        """Record these mails' outcomes on their documents, and tell the
+        sender of a batch that is done (a mail the personal server's limit
+        held back may be the last of its batch)."""
+        self._equisis_report()
+        try:
+            with self.env.cr.savepoint():
+                self.sudo().equisis_batch_id._close_when_done()
+        except Exception:  # pylint: disable=broad-exception-caught
+            # Never turn a delivered mail into a failed one: the next
+            # background run closes the batch.
+            _logger.warning("Could not close the batch of %s", self.ids, exc_info=True)
 
     def _equisis_deliver_after_commit(self):
         """Deliver once the transaction that made the mails is committed, as
@@ -310,9 +330,10 @@ class MailMail(models.Model):
         """Record on each document what became of its mail, once: the sent
         flag and the refused recipients, or the failure.
 
-        It runs inside the host's delivery, after the SMTP step: whatever
-        goes wrong here must not turn a delivered mail into a failed one, so
-        it is logged and the background run records the outcome later.
+        It runs after the SMTP step (in tests, inside the host's delivery):
+        whatever goes wrong here must not turn a delivered mail into a failed
+        one, so it is logged and the background run records the outcome
+        later.
         """
         done = self.filtered(
             lambda mail: (
