@@ -1,5 +1,6 @@
 """`pip wheel ./<addon>` builds each addon's wheel with whool."""
 
+import ast
 import subprocess
 import sys
 import zipfile
@@ -34,7 +35,8 @@ def test_wheel_builds(tmp_path, addon):
         ],
         check=True,
     )
-    wheels = list(tmp_path.glob(f"odoo_addon_{addon}-19.0.1.0.0*.whl"))
+    manifest = ast.literal_eval((ROOT / addon / "__manifest__.py").read_text())
+    wheels = list(tmp_path.glob(f"odoo_addon_{addon}-{manifest['version']}*.whl"))
     assert len(wheels) == 1, list(tmp_path.iterdir())
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = wheel.namelist()

@@ -86,7 +86,10 @@ def background_job():
 def addon_send():
     before = Counter.received
     action = moves.action_equisis_open_send_wizard()
-    env["equisis.mail.send"].browse(action["res_id"]).action_send()
+    wizard = env["equisis.mail.send"].browse(action["res_id"])
+    # The "existing PDFs" case mails the same invoices again, deliberately.
+    wizard.resend_confirmed = True
+    wizard.action_send()
     env.cr.commit()
     while env["equisis.mail.queue"].sudo().search_count([]):
         background_job()
