@@ -12,5 +12,5 @@ from . import test_settings
 from . import test_wkhtmltopdf
 from . import test_history
 from . import test_bounce
-from . import test_contacts
 from . import test_background
+from . import test_contacts
