@@ -269,20 +269,21 @@ def ensure_odoo_python_packages(python):
         )
 
 
-def queue_job_addons_path(python):
-    """The folder where pip puts OCA's queue_job for Odoo's Python, after
-    installing it there if needed; None, with the reason said, if it cannot
-    be had."""
-    name = QUEUE_JOB.split("==")[0]
+def oca_addons_path(python, packages, addon):
+    """The folder where pip puts an OCA addon for Odoo's Python, after
+    installing these packages there without their dependencies (theirs
+    would move Odoo's pinned libraries) if needed; None, with the reason
+    said, if it cannot be had."""
+    name = packages[0].split("==")[0]
     if subprocess.run(
         [python, "-m", "pip", "show", "-q", name], capture_output=True, check=False
     ).returncode:
-        say(f"installing into Odoo's Python: {' '.join(QUEUE_JOB_PACKAGES)}")
+        say(f"installing into Odoo's Python: {' '.join(packages)}")
         if subprocess.run(
-            [python, "-m", "pip", "install", "-q", "--no-deps", *QUEUE_JOB_PACKAGES],
+            [python, "-m", "pip", "install", "-q", "--no-deps", *packages],
             check=False,
         ).returncode:
-            say(f"{QUEUE_JOB} could not be installed")
+            say(f"{' '.join(packages)} could not be installed")
             return None
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -291,38 +292,18 @@ def queue_job_addons_path(python):
         check=True,
     ).stdout.strip()
     path = Path(purelib) / "odoo" / "addons"
-    if not (path / "queue_job" / "__manifest__.py").exists():
-        say(f"queue_job is not in {path}")
+    if not (path / addon / "__manifest__.py").exists():
+        say(f"{addon} is not in {path}")
         return None
     return path
+
+
+def queue_job_addons_path(python):
+    return oca_addons_path(python, QUEUE_JOB_PACKAGES, "queue_job")
 
 
 def mail_tracking_addons_path(python):
-    """The folder where pip puts OCA's mail_tracking for Odoo's Python,
-    after installing it there if needed; None, with the reason said, if it
-    cannot be had."""
-    name = MAIL_TRACKING.split("==")[0]
-    if subprocess.run(
-        [python, "-m", "pip", "show", "-q", name], capture_output=True, check=False
-    ).returncode:
-        say(f"installing into Odoo's Python: {MAIL_TRACKING}")
-        if subprocess.run(
-            [python, "-m", "pip", "install", "-q", "--no-deps", MAIL_TRACKING],
-            check=False,
-        ).returncode:
-            say(f"{MAIL_TRACKING} could not be installed")
-            return None
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    path = Path(purelib) / "odoo" / "addons"
-    if not (path / "mail_tracking" / "__manifest__.py").exists():
-        say(f"mail_tracking is not in {path}")
-        return None
-    return path
+    return oca_addons_path(python, (MAIL_TRACKING,), "mail_tracking")
 
 
 def free_port():

@@ -257,38 +257,29 @@ def unpatched_pass(odoo_bin, cluster, workdir, test_tags, wkhtmltopdf_version):
     return log_path, result.returncode
 
 
-def queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env):
-    """Install OCA's queue_job and the glue addon equisis_mail_queue_job in a
-    database of their own and run the glue's tests: with queue_job, the
-    background engine differs, so it is not installed beside the suite.
+def separate_pass(odoo_bin, cluster, workdir, env, name, addons, init, tags):
+    """Run some tests again in a database of their own, with an OCA
+    neighbour installed: its engine or its hooks differ from the suite's.
 
-    :return: (its log's path, Odoo's exit code), or None when not run
+    :return: (its log's path, Odoo's exit code)
     """
-    if test_tags and not any(
-        (match := TEST_TAG.match(spec.strip())) and match["module"] == QUEUE_JOB_ADDON
-        for spec in test_tags.split(",")
-    ):
-        return None
-    addons = harness.queue_job_addons_path(python)
-    if not addons:
-        return workdir / "no-queue-job.log", 1
-    log_path = workdir / "odoo-queue-job.log"
-    harness.say(f"running the tests of {QUEUE_JOB_ADDON} (log: {log_path})")
+    log_path = workdir / f"odoo-{name}.log"
+    harness.say(f"running {tags} in a database with {init} (log: {log_path})")
     result = subprocess.run(
         [
             *cluster.odoo_command(
                 odoo_bin,
-                "equisis_test_queue_job",
+                f"equisis_test_{name}",
                 workdir / "data",
                 addons_path=f"{ROOT},{addons}",
             ),
             "--http-port",
             str(harness.free_port()),
             "--init",
-            QUEUE_JOB_ADDON,
+            init,
             "--test-enable",
             "--test-tags",
-            f"/{QUEUE_JOB_ADDON}",
+            tags,
             "--stop-after-init",
             "--no-database-list",
             "--max-cron-threads",
@@ -302,8 +293,34 @@ def queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env):
         env=env,
     )
     if result.returncode:
-        harness.say(f"odoo exited with {result.returncode} ({QUEUE_JOB_ADDON})")
+        harness.say(f"odoo exited with {result.returncode} ({name})")
     return log_path, result.returncode
+
+
+def queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env):
+    """The glue addon equisis_mail_queue_job with OCA's queue_job: with it,
+    the background engine differs, so it is not installed beside the suite.
+
+    :return: (its log's path, Odoo's exit code), or None when not run
+    """
+    if test_tags and not any(
+        (match := TEST_TAG.match(spec.strip())) and match["module"] == QUEUE_JOB_ADDON
+        for spec in test_tags.split(",")
+    ):
+        return None
+    addons = harness.queue_job_addons_path(python)
+    if not addons:
+        return workdir / "no-queue-job.log", 1
+    return separate_pass(
+        odoo_bin,
+        cluster,
+        workdir,
+        env,
+        "queue_job",
+        addons,
+        QUEUE_JOB_ADDON,
+        f"/{QUEUE_JOB_ADDON}",
+    )
 
 
 def selects_mail_tracking_pass(test_tags):
@@ -322,8 +339,8 @@ def selects_mail_tracking_pass(test_tags):
 
 
 def mail_tracking_pass(odoo_bin, python, cluster, workdir, test_tags, env):
-    """Run the bounce tests again in a database of their own with OCA's
-    mail_tracking, which handles bounces too: both must record theirs.
+    """The bounce tests again beside OCA's mail_tracking, which handles
+    bounces too: both must record theirs.
 
     :return: (its log's path, Odoo's exit code), or None when not run
     """
@@ -333,38 +350,35 @@ def mail_tracking_pass(odoo_bin, python, cluster, workdir, test_tags, env):
     if not addons:
         return workdir / "no-mail-tracking.log", 1
     module, cls = MAIL_TRACKING_TESTS
-    log_path = workdir / "odoo-mail-tracking.log"
-    harness.say(f"running {cls} beside mail_tracking (log: {log_path})")
-    result = subprocess.run(
-        [
-            *cluster.odoo_command(
-                odoo_bin,
-                "equisis_test_mail_tracking",
-                workdir / "data",
-                addons_path=f"{ROOT},{addons}",
-            ),
-            "--http-port",
-            str(harness.free_port()),
-            "--init",
-            f"{module},mail_tracking",
-            "--test-enable",
-            "--test-tags",
-            f"/{module}:{cls}",
-            "--stop-after-init",
-            "--no-database-list",
-            "--max-cron-threads",
-            "0",
-            "--log-level",
-            "test",
-            "--logfile",
-            str(log_path),
-        ],
-        check=False,
-        env=env,
+    return separate_pass(
+        odoo_bin,
+        cluster,
+        workdir,
+        env,
+        "mail_tracking",
+        addons,
+        f"{module},mail_tracking",
+        f"/{module}:{cls}",
     )
-    if result.returncode:
-        harness.say(f"odoo exited with {result.returncode} (mail_tracking)")
-    return log_path, result.returncode
+
+
+def add_pass(counts, outcome, what):
+    """Add the tests of another Odoo run to the suite's counts; a run that
+    ran no test, or whose Odoo failed, counts as a failure.
+
+    :param counts: [total, failures, unexpected log lines]
+    """
+    if not outcome:
+        return
+    log_path, code = outcome
+    more, more_failures, more_unexpected = (
+        analyse_odoo_log(log_path) if log_path.exists() else (0, 0, [])
+    )
+    if not more:
+        harness.say(f"{what} ran no test")
+    counts[0] += more
+    counts[1] += more_failures + (0 if more else 1) + (1 if code else 0)
+    counts[2] += more_unexpected
 
 
 def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
@@ -412,40 +426,24 @@ def run_odoo_suite(odoo_bin, test_tags=None, tools_py=None):
         result = subprocess.run(command, check=False, env=env)
         subprocess.run(["tail", "-n", "5", str(log_path)], check=False)
         total, failures, unexpected = analyse_odoo_log(log_path)
+        counts = [total, failures, unexpected]
         second = unpatched_pass(
             odoo_bin, cluster, workdir, test_tags, wkhtmltopdf_version
         )
         if second:
-            second_log, second_code = second
-            subprocess.run(["tail", "-n", "3", str(second_log)], check=False)
-            more, more_failures, more_unexpected = analyse_odoo_log(second_log)
-            if not more:
-                harness.say("the run with the unpatched wkhtmltopdf ran no test")
-            total += more
-            failures += more_failures + (0 if more else 1) + (1 if second_code else 0)
-            unexpected += more_unexpected
-        third = queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env)
-        if third:
-            third_log, third_code = third
-            more, more_failures, more_unexpected = (
-                analyse_odoo_log(third_log) if third_log.exists() else (0, 0, [])
-            )
-            if not more:
-                harness.say(f"the run of {QUEUE_JOB_ADDON} ran no test")
-            total += more
-            failures += more_failures + (0 if more else 1) + (1 if third_code else 0)
-            unexpected += more_unexpected
-        fourth = mail_tracking_pass(odoo_bin, python, cluster, workdir, test_tags, env)
-        if fourth:
-            fourth_log, fourth_code = fourth
-            more, more_failures, more_unexpected = (
-                analyse_odoo_log(fourth_log) if fourth_log.exists() else (0, 0, [])
-            )
-            if not more:
-                harness.say("the run beside mail_tracking ran no test")
-            total += more
-            failures += more_failures + (0 if more else 1) + (1 if fourth_code else 0)
-            unexpected += more_unexpected
+            subprocess.run(["tail", "-n", "3", str(second[0])], check=False)
+        add_pass(counts, second, "the run with the unpatched wkhtmltopdf")
+        add_pass(
+            counts,
+            queue_job_pass(odoo_bin, python, cluster, workdir, test_tags, env),
+            f"the run of {QUEUE_JOB_ADDON}",
+        )
+        add_pass(
+            counts,
+            mail_tracking_pass(odoo_bin, python, cluster, workdir, test_tags, env),
+            "the run beside mail_tracking",
+        )
+        total, failures, unexpected = counts
         pot_stale = False
         if tools_py and not test_tags:
             for addon in ADDONS:
