@@ -90,13 +90,8 @@ def pg_bindir():
     return Path(initdb).parent if initdb else None
 
 
-def ensure_debian_packages(names):
-    """Install the Debian packages whose binaries are missing (needs root)."""
-    missing = []
-    for binary in names:
-        found = shutil.which(binary) or (binary == "initdb" and pg_bindir())
-        if not found:
-            missing.append(DEBIAN_PACKAGES[binary])
+def apt_install(missing):
+    """Install these Debian packages (needs root), or say which are missing."""
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -111,6 +106,16 @@ def ensure_debian_packages(names):
         env=env,
         stdout=subprocess.DEVNULL,
     )
+
+
+def ensure_debian_packages(names):
+    """Install the Debian packages whose binaries are missing (needs root)."""
+    missing = []
+    for binary in names:
+        found = shutil.which(binary) or (binary == "initdb" and pg_bindir())
+        if not found:
+            missing.append(DEBIAN_PACKAGES[binary])
+    apt_install(missing)
 
 
 def ensure_debian_libraries(packages):
@@ -128,20 +133,7 @@ def ensure_debian_libraries(packages):
             check=False,
         ).stdout
     ]
-    if not missing:
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        say(f"missing system packages, please install: {' '.join(missing)}")
-        return
-    say(f"installing Debian packages: {' '.join(missing)}")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", *missing],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    apt_install(missing)
 
 
 def wkhtmltopdf_version(binary):

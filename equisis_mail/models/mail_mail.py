@@ -373,17 +373,6 @@ class MailMail(models.Model):
             return None
         return self.env[self.equisis_model].browse(self.equisis_res_id).exists()
 
-    def _equisis_documents_by_mail(self):
-        """Each mail's document, looked up once per model (empty if deleted)."""
-        result = {}
-        for documents, mails in self._equisis_by_document_model():
-            existing = documents.browse(mails.mapped("equisis_res_id")).exists()
-            for mail in mails:
-                result[mail] = existing.browse(mail.equisis_res_id) & existing
-        for mail in self - self.filtered("equisis_model"):
-            result[mail] = None
-        return result
-
     def _equisis_by_document_model(self):
         """These mails by the model of their documents, with an empty
         recordset of that model in superuser mode (recording an outcome is
