@@ -381,46 +381,36 @@ class TestSendingAtTheSameInstant(BaseCase):
         writes lazily: the other process still reads it outgoing.
         """
         move_id = self._make_invoice(legal_pdf=True)
-        ann = self.user_ids[0]
-        # Delivery is off here: the mail stays outgoing, as between the
-        # window's commit and its after-commit delivery.
-        wizard_id = self._open_window(ann, move_id)
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, ann, {"lang": "en_US"})
-            env["equisis.mail.send"].browse(wizard_id).action_send()
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            mail_id = (
-                env["mail.mail"]
-                .search(
-                    [
-                        ("equisis_model", "=", "account.move"),
-                        ("equisis_res_id", "=", move_id),
-                    ]
-                )
-                .id
-            )
+        mail_id = self._outgoing_mail(self.user_ids[0], move_id)
         self.assertTrue(mail_id)
         self.smtp.state.data_delay = 1.5
-        barrier = threading.Barrier(2)
+        errors = self._at_the_same_instant(
+            lambda env: env["mail.mail"].browse(mail_id)._equisis_deliver(),
+            lambda env: env["mail.mail"].process_email_queue(email_ids=[mail_id]),
+        )
+        self.assertFalse(errors)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(self._mails(move_id), (["sent"], True))
+
+    def _at_the_same_instant(self, *functions):
+        """Run each function in a process of its own (a thread with its
+        cursor, as two Odoo workers), released together, with real SMTP.
+
+        :return: the exceptions they raised
+        """
+        barrier = threading.Barrier(len(functions))
         errors = []
 
-        def deliver(how):
+        def run(function):
             try:
                 with self.registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
                     barrier.wait()
-                    if how == "window":
-                        env["mail.mail"].browse(mail_id)._equisis_deliver()
-                    else:
-                        env["mail.mail"].process_email_queue(email_ids=[mail_id])
+                    function(env)
             except Exception as error:  # noqa: BLE001 - reported by the test
                 errors.append(error)
 
-        threads = [
-            threading.Thread(target=deliver, args=(how,))
-            for how in ("window", "host queue")
-        ]
+        threads = [threading.Thread(target=run, args=(f,)) for f in functions]
         with (
             self.registry.cursor() as cr,
             patch.object(Registry, "_lock", DummyRLock()),
@@ -431,9 +421,7 @@ class TestSendingAtTheSameInstant(BaseCase):
                 thread.start()
             for thread in threads:
                 thread.join(timeout=120)
-        self.assertFalse(errors)
-        self.assertEqual(len(self.smtp.received), 1)
-        self.assertEqual(self._mails(move_id), (["sent"], True))
+        return errors
 
     def _outgoing_mail(self, user_id, move_id):
         """The mail of a window validated while delivery is off: outgoing,
@@ -465,37 +453,23 @@ class TestSendingAtTheSameInstant(BaseCase):
         move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
         mail_ids = [self._outgoing_mail(ann, move_id) for move_id in move_ids]
         self.smtp.state.data_delay = 1.5
-        barrier = threading.Barrier(2)
-        errors = []
-
-        def deliver(mail_id):
-            try:
-                with self.registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    barrier.wait()
+        errors = self._at_the_same_instant(
+            *(
+                lambda env, mail_id=mail_id: (
                     env["mail.mail"].browse(mail_id)._equisis_deliver()
-            except Exception as error:  # noqa: BLE001 - reported by the test
-                errors.append(error)
-
-        threads = [
-            threading.Thread(target=deliver, args=(mail_id,)) for mail_id in mail_ids
-        ]
+                )
+                for mail_id in mail_ids
+            )
+        )
+        self.assertFalse(errors)
+        # The host's queue runs later and sends what was left to it.
         with (
             self.registry.cursor() as cr,
-            patch.object(Registry, "_lock", DummyRLock()),
             real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
-            mute_logger("odoo.sql_db"),
         ):
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=120)
-            self.assertFalse(errors)
-            # The host's queue runs later and sends what was left to it.
-            with self.registry.cursor() as cr:
-                api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].process_email_queue(
-                    email_ids=mail_ids
-                )
+            api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].process_email_queue(
+                email_ids=mail_ids
+            )
         self.assertEqual(len(self.smtp.received), 2)
         for move_id in move_ids:
             self.assertEqual(self._mails(move_id), (["sent"], True))
