@@ -8,6 +8,7 @@ from . import equisis_letter
 from . import equisis_mail_document
 from . import equisis_mail_batch
 from . import equisis_mail_queue
+from . import equisis_mail_handoff
 from . import equisis_mail_service
 from . import equisis_mail_bounce
 from . import account_move

@@ -64,7 +64,7 @@ class EquisisMailService(models.AbstractModel):
         self._claim(records)
         busy = [
             document
-            for documents in self._by_model(records)
+            for documents in self._by_model(records).values()
             for document in self._waiting(documents)
         ]
         if busy:
@@ -162,7 +162,7 @@ class EquisisMailService(models.AbstractModel):
         snapshot predates our commit then fails to serialize, and the host's
         retry sees the documents sent or queued instead of mailing them again.
         """
-        for documents in self._by_model(records):
+        for documents in self._by_model(records).values():
             documents._equisis_check_send_access()
             try:
                 # Others may still reference the documents (payments, messages).
@@ -183,12 +183,26 @@ class EquisisMailService(models.AbstractModel):
             )
 
     @api.model
-    def _by_model(self, records):
-        """The records, one recordset per model."""
-        by_model = defaultdict(list)
-        for record in records:
-            by_model[record._name].append(record.id)
-        return [self.env[model].browse(ids) for model, ids in by_model.items()]
+    def _by_model(self, references):
+        """Documents, one recordset per model: the one way this addon groups
+        what it sends (documents, send lines, mails all name a document by
+        model and id).
+
+        :param references: records, or ``(res_model, res_id)`` pairs
+        :return: {model: recordset, in this environment}
+        """
+        ids_by_model = defaultdict(dict)
+        for reference in references:
+            model, res_id = (
+                reference
+                if isinstance(reference, tuple)
+                else (reference._name, reference.id)
+            )
+            ids_by_model[model][res_id] = None
+        return {
+            model: self.env[model].browse(list(ids))
+            for model, ids in ids_by_model.items()
+        }
 
     @api.model
     def _waiting(self, documents):
@@ -230,17 +244,14 @@ class EquisisMailService(models.AbstractModel):
         :return: {(model, id): mail id}
         """
         result = {}
-        by_model = defaultdict(list)
-        for model, res_id in documents:
-            by_model[model].append(res_id)
-        for model, ids in by_model.items():
+        for model, records in self._by_model(documents).items():
             for res_id, last_id in (
                 self.env["mail.mail"]
                 .sudo()
                 ._read_group(
                     [
                         ("equisis_model", "=", model),
-                        ("equisis_res_id", "in", ids),
+                        ("equisis_res_id", "in", records.ids),
                         ("state", "=", "sent"),
                     ],
                     ["equisis_res_id"],
@@ -256,7 +267,7 @@ class EquisisMailService(models.AbstractModel):
         every file now: documents they may not change, files they may not
         read, reports that are not a print form of the document."""
         self.env.user._equisis_check_sender_address()
-        for documents in self._by_model(values_by_record):
+        for documents in self._by_model(values_by_record).values():
             documents._equisis_check_send_access()
         Attachment = self.env["ir.attachment"]
         # One look-up per kind of document, not per document.
@@ -334,7 +345,7 @@ class EquisisMailService(models.AbstractModel):
                 ]
             )
         )
-        for documents in self._by_model(values_by_record):
+        for documents in self._by_model(values_by_record).values():
             documents._equisis_set_mail_state("queued")
         self._schedule(entries)
 
@@ -408,7 +419,7 @@ class EquisisMailService(models.AbstractModel):
         mails = self.env["mail.mail"].sudo().create(mail_values)
         for documents in self._by_model(
             record for record in values_by_record if record not in errors
-        ):
+        ).values():
             documents._equisis_set_mail_state("queued")
         return mails, errors
 
@@ -418,16 +429,14 @@ class EquisisMailService(models.AbstractModel):
 
         :return: ({record: ir.attachment}, {record: why its files could not be made})
         """
-        by_model = defaultdict(dict)
-        for record, values in values_by_record.items():
-            by_model[record._name][record.id] = values["report_id"]
         files, errors = {}, {}
-        for model, report_by_id in by_model.items():
-            documents = self.env[model].browse(list(report_by_id))
+        for documents in self._by_model(values_by_record).values():
             made, failed = documents._equisis_mail_files(
                 {
-                    record_id: self.env["ir.actions.report"].browse(report_id)
-                    for record_id, report_id in report_by_id.items()
+                    record.id: self.env["ir.actions.report"].browse(
+                        values_by_record[record]["report_id"]
+                    )
+                    for record in documents
                 }
             )
             for record_id, attachments in made.items():
@@ -451,6 +460,7 @@ class EquisisMailService(models.AbstractModel):
         Qt renders its PDFs in one call), and its mails leave right after.
         """
         self._record_outcomes()
+        self.env["equisis.mail.handoff"]._equisis_clean()
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
         time_left = Cron._commit_progress(remaining=Queue.search_count([]))
@@ -497,8 +507,8 @@ class EquisisMailService(models.AbstractModel):
         """
         groups = defaultdict(dict)
         for documents in self._by_model(
-            self.env[entry.res_model].browse(entry.res_id) for entry in entries
-        ):
+            (entry.res_model, entry.res_id) for entry in entries
+        ).values():
             existing = documents.exists()
             for entry in entries.filtered(
                 lambda entry, model=documents._name: entry.res_model == model

@@ -12,16 +12,22 @@ ENVELOPE_BCC_HEADER = "X-Equisis-Envelope-Bcc"
 # the server refused while it accepted the mail: the host drops smtplib's
 # answer; ``mail.mail._postprocess_sent_message`` reads it on the same cursor.
 REFUSED_KEY = "equisis_mail_refused"
+# Key of ``cr.cache`` where ``mail.mail`` names the mail of the addon it is
+# handing to SMTP: its hand-off is committed before the SMTP transaction.
+HANDOFF_KEY = "equisis_mail_handoff"
 
 
-def _keeping_refusals(send_message, refused):
-    def send_message_keeping_refusals(message, *args, **kwargs):
+def _handing_over(env, send_message, refused):
+    def send_message_handing_over(message, *args, **kwargs):
+        mail_id = env.cr.cache.get(HANDOFF_KEY)
+        if mail_id:
+            env["equisis.mail.handoff"]._equisis_hand(mail_id)
         answer = send_message(message, *args, **kwargs)
         if answer:
             refused[message["Message-Id"]] = answer
         return answer
 
-    return send_message_keeping_refusals
+    return send_message_handing_over
 
 
 class IrMailServer(models.Model):
@@ -36,7 +42,8 @@ class IrMailServer(models.Model):
 
     def _connect__(self, *args, **kwargs):
         """Say a certificate failure in plain words, in *Test connection* and
-        as the failure reason of the mails that could not leave; keep the
+        as the failure reason of the mails that could not leave; commit the
+        hand-off of a mail of the addon before its SMTP transaction; keep the
         recipients the server refused while accepting a mail."""
         try:
             connection = super()._connect__(*args, **kwargs)
@@ -51,7 +58,8 @@ class IrMailServer(models.Model):
                 )
             ) from error
         if connection is not None:
-            connection.send_message = _keeping_refusals(
+            connection.send_message = _handing_over(
+                self.env,
                 connection.send_message,
                 self.env.cr.cache.setdefault(REFUSED_KEY, {}),
             )

@@ -9,7 +9,7 @@ from odoo import SUPERUSER_ID, api, fields, models, modules
 from odoo.modules.registry import Registry
 from odoo.tools import email_normalize, email_split, mute_logger
 
-from .ir_mail_server import ENVELOPE_BCC_HEADER, REFUSED_KEY
+from .ir_mail_server import ENVELOPE_BCC_HEADER, HANDOFF_KEY, REFUSED_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -75,10 +75,14 @@ class MailMail(models.Model):
         return email_list
 
     def mark_outgoing(self):
-        """A mail sent again has a new outcome to record."""
-        self.filtered("equisis_model").write(
-            {"equisis_reported": False, "equisis_refused": False}
-        )
+        """A mail sent again has a new outcome to record, and whatever an
+        earlier hand-off to SMTP said is answered by this deliberate send."""
+        ours = self.filtered("equisis_model")
+        ours.write({"equisis_reported": False, "equisis_refused": False})
+        # An outgoing mail's hand-offs still guard it.
+        failed = ours.filtered(lambda mail: mail.state != "outgoing")
+        if failed:
+            self.env["equisis.mail.handoff"]._equisis_forget(failed.ids)
         return super().mark_outgoing()
 
     def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
@@ -121,6 +125,12 @@ class MailMail(models.Model):
         anew; a mail another process holds or has sent is left to it. The
         lock lasts until the mail's outcome is committed.
 
+        Before its SMTP transaction, each mail's hand-off is committed on a
+        cursor of its own (``equisis.mail.handoff``): a process that dies
+        after the server accepted the mail and before its state is committed
+        leaves that trace, and the next process that takes the mail fails it
+        as "may have left" instead of sending it again.
+
         A dropped SMTP session fails the mail it dropped on, and only that
         one; the mails not tried yet keep their state and go with the host's
         mail queue.
@@ -147,12 +157,20 @@ class MailMail(models.Model):
         for mail in ours:
             if not mail._equisis_take():
                 continue
+            self.env.cr.cache[HANDOFF_KEY] = mail.id
             try:
                 super(MailMail, mail)._send(**kwargs)
             except smtplib.SMTPServerDisconnected as error:
-                mail._equisis_dropped(error)
+                mail._equisis_fail(
+                    self.env._(
+                        "The mail server closed the connection: %(error)s",
+                        error=error,
+                    )
+                )
                 self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
                 break
+            finally:
+                self.env.cr.cache.pop(HANDOFF_KEY, None)
         return True
 
     def _equisis_hold_server(self, mail_server):
@@ -177,7 +195,9 @@ class MailMail(models.Model):
 
     def _equisis_take(self):
         """Whether this process may hand this mail to SMTP: it holds the
-        mail's row, and the mail is still outgoing in the database."""
+        mail's row, the mail is still outgoing in the database, and no
+        process handed it to SMTP before without recording what came of it
+        (such a mail is failed, as one that may have left)."""
         self.ensure_one()
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
@@ -189,14 +209,23 @@ class MailMail(models.Model):
         if not taken:
             return False
         self.invalidate_recordset(["state"])
-        return self.state == "outgoing"
+        if self.state != "outgoing":
+            return False
+        fate = self.env["equisis.mail.handoff"]._equisis_fate(self.id)
+        if fate == "unknown":
+            self._equisis_fail(
+                self.env._(
+                    "This mail may have left: it was handed to the mail server, "
+                    "and the process sending it stopped before the server's "
+                    "answer was recorded. Check with the recipient, or in your "
+                    "copies, before you send it again with Retry."
+                )
+            )
+        return not fate
 
-    def _equisis_dropped(self, error):
-        """Fail this mail, on which the SMTP session dropped."""
-        _logger.info("SMTP session dropped on mail %s: %s", self.ids, error)
-        reason = self.env._(
-            "The mail server closed the connection: %(error)s", error=error
-        )
+    def _equisis_fail(self, reason):
+        """Fail this mail for a reason the host's delivery does not know."""
+        _logger.info("Mail %s failed: %s", self.ids, reason)
         self.write(
             {
                 "state": "exception",
@@ -244,9 +273,9 @@ class MailMail(models.Model):
                 @self.env.cr.postcommit.add
                 def record():
                     with Registry(dbname).cursor() as cr:
-                        api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].browse(
-                            mail_ids
-                        )._equisis_record()
+                        env = api.Environment(cr, SUPERUSER_ID, {})
+                        env["mail.mail"].browse(mail_ids)._equisis_record()
+                        env["equisis.mail.handoff"]._equisis_forget(mail_ids)
 
         return super()._postprocess_sent_message(
             success_pids,
@@ -344,19 +373,22 @@ class MailMail(models.Model):
         )
         if not done:
             return
+        # Recording an outcome is not the sender's to allow.
+        service = self.env["equisis.mail.service"].sudo()
+        sent = done.filtered(lambda mail: mail.state == "sent")
         try:
             with self.env.cr.savepoint():
-                for documents, mails in done._equisis_by_document_model():
-                    sent = mails.filtered(lambda mail: mail.state == "sent")
-                    if sent:
-                        documents.browse(
-                            sent.mapped("equisis_res_id")
-                        ).exists()._equisis_mark_sent(sent)
-                    failed = mails - sent
-                    if failed:
-                        documents.browse(
-                            failed.mapped("equisis_res_id")
-                        ).exists()._equisis_mark_failed(failed)
+                for mails, failed in ((sent, False), (done - sent, True)):
+                    for model, documents in service._by_model(
+                        (mail.equisis_model, mail.equisis_res_id) for mail in mails
+                    ).items():
+                        of_model = mails.filtered(
+                            lambda mail, model=model: mail.equisis_model == model
+                        )
+                        if failed:
+                            documents.exists()._equisis_mark_failed(of_model)
+                        else:
+                            documents.exists()._equisis_mark_sent(of_model)
                 done.equisis_reported = True
         except Exception as error:  # noqa: BLE001 # pylint: disable=broad-exception-caught
             _logger.warning(
@@ -372,13 +404,3 @@ class MailMail(models.Model):
         if not self.equisis_model:
             return None
         return self.env[self.equisis_model].browse(self.equisis_res_id).exists()
-
-    def _equisis_by_document_model(self):
-        """These mails by the model of their documents, with an empty
-        recordset of that model in superuser mode (recording an outcome is
-        not the sender's to allow)."""
-        by_model = {}
-        for mail in self.filtered("equisis_model"):
-            by_model.setdefault(mail.equisis_model, self.browse())
-            by_model[mail.equisis_model] |= mail
-        return [(self.env[model].sudo(), mails) for model, mails in by_model.items()]

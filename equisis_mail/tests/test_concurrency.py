@@ -14,6 +14,13 @@ from odoo.tools import mute_logger
 
 from .common import EquisisSendCase, SmtpFixture, real_delivery
 
+
+class ProcessDied(BaseException):
+    """Stands for a process killed between the SMTP server's answer and the
+    commit of the mail's state: nothing catches it, the transaction is
+    rolled back."""
+
+
 REFUSALS = (
     "being sent by someone else right now",
     "was sent from elsewhere after this window was opened",
@@ -119,6 +126,7 @@ class TestSendingAtTheSameInstant(BaseCase):
         "equisis.mail.send.line",
         "equisis.mail.send",
         "equisis.mail.queue",
+        "equisis.mail.handoff",
         "mail.mail",
         "mail.message",
         "ir.attachment",
@@ -390,6 +398,50 @@ class TestSendingAtTheSameInstant(BaseCase):
         )
         self.assertFalse(errors)
         self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(self._mails(move_id), (["sent"], True))
+
+    def test_mail_accepted_by_a_process_that_died_is_not_sent_again(self):
+        """The SMTP server accepts a mail, then its process dies before the
+        mail's state is committed: the mail is still outgoing. Odoo's mail
+        queue takes it next and does not hand it to SMTP again; the invoice
+        says the mail may have left. A deliberate Retry sends it."""
+        move_id = self._make_invoice(legal_pdf=True)
+        mail_id = self._outgoing_mail(self.user_ids[0], move_id)
+
+        def dies(mails, *args, **kwargs):
+            raise ProcessDied
+
+        with (
+            self.assertRaises(ProcessDied),
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+            patch.object(self.registry["mail.mail"], "_postprocess_sent_message", dies),
+        ):
+            api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].browse(
+                mail_id
+            )._equisis_deliver()
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(self._mails(move_id), (["outgoing"], False))
+        with (
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].process_email_queue(
+                email_ids=[mail_id]
+            )
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertEqual(self._mails(move_id), (["exception"], False))
+        with self.registry.cursor() as cr:
+            move = api.Environment(cr, SUPERUSER_ID, {})["account.move"].browse(move_id)
+            self.assertEqual(move.equisis_mail_state, "failed")
+            self.assertIn("may have left", move.equisis_mail_failure)
+        with (
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            ann = api.Environment(cr, self.user_ids[0], {"lang": "en_US"})
+            ann["account.move"].browse(move_id).action_equisis_retry_mail()
+        self.assertEqual(len(self.smtp.received), 2)
         self.assertEqual(self._mails(move_id), (["sent"], True))
 
     def _at_the_same_instant(self, *functions):

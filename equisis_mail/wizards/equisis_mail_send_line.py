@@ -187,13 +187,12 @@ class EquisisMailSendLine(models.TransientModel):
 
     def _documents_by_line(self):
         """Each line's document, looked up once per model."""
-        by_model = defaultdict(list)
-        for line in self:
-            by_model[line.res_model].append(line.res_id)
         existing = {
-            (model, document.id): document
-            for model, ids in by_model.items()
-            for document in self.env[model].browse(ids).exists()
+            (document._name, document.id): document
+            for documents in self.env["equisis.mail.service"]
+            ._by_model((line.res_model, line.res_id) for line in self)
+            .values()
+            for document in documents.exists()
         }
         return {
             line: existing.get((line.res_model, line.res_id), None) for line in self
@@ -204,11 +203,9 @@ class EquisisMailSendLine(models.TransientModel):
 
         :return: {model: recordset}
         """
-        documents = defaultdict(set)
-        for document in self._documents_by_line().values():
-            if document:
-                documents[document._name].add(document.id)
-        return {model: self.env[model].browse(ids) for model, ids in documents.items()}
+        return self.env["equisis.mail.service"]._by_model(
+            document for document in self._documents_by_line().values() if document
+        )
 
     @api.depends("res_model", "res_id")
     def _compute_document_name(self):

@@ -1,0 +1,110 @@
+# Copyright 2026 equisis_mail contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.modules.registry import Registry
+
+
+class EquisisMailHandoff(models.Model):
+    """A mail of the addon handed to an SMTP server, before its answer.
+
+    The row is committed on a cursor of its own just before the SMTP
+    transaction starts, while the mail's own row waits for the commit of
+    its outcome. A process that dies in between (the server has accepted
+    the mail, the state is not committed yet) leaves the mail outgoing and
+    this row behind, with the id of a transaction that never committed: the
+    next process that takes the mail knows it may have left, and does not
+    hand it to SMTP a second time.
+    """
+
+    _name = "equisis.mail.handoff"
+    _description = "Mail Handed to SMTP"
+    _log_access = False
+
+    mail_id = fields.Integer(required=True, index=True, readonly=True)
+    transaction = fields.Char(
+        required=True,
+        readonly=True,
+        help="The PostgreSQL transaction that records the mail's outcome.",
+    )
+    handed_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
+
+    @api.model
+    def _equisis_current_transaction(self):
+        self.env.cr.execute("SELECT pg_current_xact_id()::text")
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _equisis_hand(self, mail_id):
+        """Commit, now, that this transaction hands this mail to SMTP."""
+        transaction = self._equisis_current_transaction()
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})[self._name].create(
+                {"mail_id": mail_id, "transaction": transaction}
+            )
+
+    @api.model
+    def _equisis_fate(self, mail_id):
+        """What earlier hand-offs of this outgoing mail say, read on a
+        fresh snapshot (one taken before they committed would miss them).
+
+        :return: ``"unknown"`` when a process handed it to SMTP and ended
+            without committing its outcome, ``"busy"`` when another
+            transaction is handing it over now, else ``False``
+        """
+        own = self._equisis_current_transaction()
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                """
+                SELECT pg_xact_status(transaction::xid8)
+                  FROM equisis_mail_handoff
+                 WHERE mail_id = %s AND transaction != %s
+                """,
+                [mail_id, own],
+            )
+            statuses = {status for (status,) in cr.fetchall()}
+        if "in progress" in statuses:
+            return "busy"
+        # An unknown status belongs to a transaction too old to be known,
+        # whose outcome nobody recorded either.
+        if statuses - {"committed"}:
+            return "unknown"
+        return False
+
+    @api.model
+    def _equisis_forget(self, mail_ids):
+        """Drop, at once, the hand-offs of these mails, except one under way.
+
+        For mails whose outcome is committed, or that are not outgoing and
+        about to be sent anew on purpose (a Retry): the next sender reads the
+        hand-offs on a fresh snapshot, so dropping them in the transaction of
+        the Retry would come too late.
+        """
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                """
+                DELETE FROM equisis_mail_handoff
+                 WHERE mail_id = ANY(%s)
+                   AND pg_xact_status(transaction::xid8)
+                       IS DISTINCT FROM 'in progress'
+                """,
+                [list(mail_ids)],
+            )
+
+    @api.model
+    def _equisis_clean(self):
+        """Drop the hand-offs whose outcome is committed, and those of
+        mails no longer outgoing."""
+        self.env.cr.execute(
+            """
+            DELETE FROM equisis_mail_handoff handoff
+             WHERE pg_xact_status(handoff.transaction::xid8) = 'committed'
+                OR (
+                    pg_xact_status(handoff.transaction::xid8)
+                        IS DISTINCT FROM 'in progress'
+                    AND NOT EXISTS (
+                        SELECT 1 FROM mail_mail mail
+                         WHERE mail.id = handoff.mail_id AND mail.state = 'outgoing'
+                    )
+                )
+            """
+        )
