@@ -218,7 +218,7 @@ class MailMail(models.Model):
                     "This mail may have left: it was handed to the mail server, "
                     "and the process sending it stopped before the server's "
                     "answer was recorded. Check with the recipient, or in your "
-                    "copies, before you send it again with Retry."
+                    "copies, before you use “Retry e-mail”."
                 )
             )
         return not fate
