@@ -14,3 +14,4 @@ from . import test_history
 from . import test_bounce
 from . import test_background
 from . import test_contacts
+from . import test_monday_tours
