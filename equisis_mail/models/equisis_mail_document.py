@@ -222,8 +222,12 @@ class EquisisMailDocument(models.AbstractModel):
             "tag": "display_notification",
             "params": {
                 "type": "info",
-                "message": self.env._(
-                    "%(count)s e-mail(s) will be sent again.", count=len(mails)
+                "message": (
+                    self.env._("1 e-mail will be sent again.")
+                    if len(mails) == 1
+                    else self.env._(
+                        "%(count)s e-mails will be sent again.", count=len(mails)
+                    )
                 ),
                 "next": {"type": "ir.actions.act_window_close"},
             },

@@ -237,28 +237,24 @@ class EquisisMailService(models.AbstractModel):
         )
 
     @api.model
-    def _last_sent_mails(self, documents):
-        """The latest mail of this addon that left for each document.
+    def _last_sent(self, references):
+        """When each document's latest mail of this addon left, and to whom,
+        as recorded on the document (sent mails themselves are deleted in
+        time, as the host deletes its own).
 
-        :param documents: [(model, id)]
-        :return: {(model, id): mail id}
+        Read as superuser: callers say it only of documents the user may read.
+
+        :param references: records, or ``(res_model, res_id)`` pairs
+        :return: {(model, id): (date, recipients)} for documents mailed before
         """
         result = {}
-        for model, records in self._by_model(documents).items():
-            for res_id, last_id in (
-                self.env["mail.mail"]
-                .sudo()
-                ._read_group(
-                    [
-                        ("equisis_model", "=", model),
-                        ("equisis_res_id", "in", records.ids),
-                        ("state", "=", "sent"),
-                    ],
-                    ["equisis_res_id"],
-                    ["id:max"],
-                )
-            ):
-                result[(model, res_id)] = last_id
+        for model, documents in self.sudo()._by_model(references).items():
+            for document in documents.exists():
+                if document.equisis_mail_sent_date:
+                    result[(model, document.id)] = (
+                        document.equisis_mail_sent_date,
+                        document.equisis_mail_sent_to,
+                    )
         return result
 
     @api.model
@@ -411,8 +407,11 @@ class EquisisMailService(models.AbstractModel):
                     "equisis_bcc": user.email_normalized
                     if values.get("bcc")
                     else False,
+                    # Kept once sent, for its bounces, then deleted by
+                    # ``_gc_equisis_sent_mails``; as a notification of its
+                    # chatter message, deleting it keeps that message.
                     "auto_delete": False,
-                    "is_notification": False,
+                    "is_notification": True,
                     "state": "outgoing",
                 }
             )

@@ -1,5 +1,6 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import smtplib
 import ssl
 
 from odoo import api, models
@@ -22,7 +23,12 @@ def _handing_over(env, send_message, refused):
         mail_id = env.cr.cache.get(HANDOFF_KEY)
         if mail_id:
             env["equisis.mail.handoff"]._equisis_hand(mail_id)
-        answer = send_message(message, *args, **kwargs)
+        try:
+            answer = send_message(message, *args, **kwargs)
+        except smtplib.SMTPRecipientsRefused as error:
+            # Every recipient refused: the host words it for developers.
+            refused[message["Message-Id"]] = error.recipients
+            raise
         if answer:
             refused[message["Message-Id"]] = answer
         return answer

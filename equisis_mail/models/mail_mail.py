@@ -14,6 +14,12 @@ from .ir_mail_server import ENVELOPE_BCC_HEADER, HANDOFF_KEY, REFUSED_KEY
 _logger = logging.getLogger(__name__)
 
 
+# Days a sent mail of this addon is kept, for the bounces that come back.
+RETENTION_PARAM = "equisis_mail.sent_mail_retention_days"
+RETENTION_DAYS = 7
+GC_BATCH = 1000
+
+
 class MailMail(models.Model):
     _inherit = "mail.mail"
 
@@ -260,7 +266,7 @@ class MailMail(models.Model):
             answers = {
                 mail.message_id: refused.pop(mail.message_id)
                 for mail in ours
-                if mail.state == "sent" and mail.message_id in refused
+                if mail.state in ("sent", "exception") and mail.message_id in refused
             }
             ours.filtered(lambda mail: mail.message_id in answers)._equisis_set_refused(
                 answers
@@ -397,6 +403,38 @@ class MailMail(models.Model):
             self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger(
                 fields.Datetime.add(fields.Datetime.now(), minutes=1)
             )
+
+    @api.autovacuum
+    def _gc_equisis_sent_mails(self):
+        """Delete the sent mails of this addon, as the host deletes its own,
+        once their outcome is on their documents and a bounce is no longer
+        to be expected (servers give up on a mail after 5 days by default).
+
+        Their chatter messages and files stay; so do failed mails, which
+        Retry needs, until they are sent.
+
+        :return: (deleted, whether more are left)
+        """
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(RETENTION_PARAM, RETENTION_DAYS)
+        )
+        mails = self.sudo().search(
+            [
+                ("equisis_model", "!=", False),
+                ("state", "=", "sent"),
+                ("equisis_reported", "=", True),
+                (
+                    "write_date",
+                    "<",
+                    fields.Datetime.subtract(fields.Datetime.now(), days=days),
+                ),
+            ],
+            limit=GC_BATCH,
+        )
+        mails.unlink()
+        return len(mails), len(mails) == GC_BATCH
 
     def _equisis_document(self):
         """The document this mail of the addon carries (empty if deleted)."""

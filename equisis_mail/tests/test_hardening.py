@@ -229,6 +229,23 @@ class TestSmtpFaults(EquisisSendCase):
         self.assertEqual(move.equisis_mail_state, "failed")
         self.assertIn("refused every recipient", move.equisis_mail_failure)
 
+    @mute_logger(MAIL_LOGGER)
+    def test_every_recipient_refused_says_so_plainly(self):
+        """No copy at all went: the reason names the address and the
+        server's answer, not the host's exception."""
+        self.sender.bcc_confirmation = False
+        move = self.make_invoice(self.partners[0])
+        self.smtp.refuse_recipient("client0@example.com")
+        self.send(self.open_wizard(move))
+        self.assertFalse(self.smtp.received)
+        self.assertEqual(move.equisis_mail_state, "failed")
+        self.assertIn(
+            "refused every recipient:\nclient0@example.com: 550 5.1.1",
+            move.equisis_mail_failure,
+        )
+        for raw in ("SMTPRecipientsRefused", "'None'", "b'"):
+            self.assertNotIn(raw, move.equisis_mail_failure)
+
 
 @tagged("post_install", "-at_install")
 class TestBadInput(EquisisSendCase):

@@ -12,7 +12,7 @@ from odoo.tools import SQL, mute_logger
 from odoo.tools.safe_eval import safe_eval
 
 from ..models.equisis_mail_document import STATUS_FIELDS
-from .common import EquisisSendCase
+from .common import EquisisSendCase, real_delivery
 
 # The statuses of a history repeat every HISTORY_CYCLE copies (a multiple of
 # the periods of history_state).
@@ -249,6 +249,79 @@ class TestMailHistory(EquisisSendCase):
             )
         )
         self.assertEqual(self.env.cr.fetchone(), ("sent", "client@example.com"))
+
+    def _age(self, mails, days):
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE mail_mail SET write_date = now() - make_interval(days => %s) "
+                "WHERE id IN %s",
+                days,
+                tuple(mails.ids),
+            )
+        )
+        mails.invalidate_recordset()
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_sent_mails_are_deleted_in_time_and_what_they_told_stays(self):
+        """The mail table does not grow forever: a sent mail is deleted once
+        recorded and old enough for no bounce to come; its chatter message
+        and files, the status and the window's "Sent on" note stay. A failed
+        mail stays for Retry, and so does a sent one not recorded yet."""
+        Mail = self.env["mail.mail"].sudo()
+        partner = self.make_partner("Client", "client@example.com")
+        sent, failed, unrecorded = (self.make_invoice(partner) for _index in range(3))
+        self.send(self.open_wizard(sent))
+        mail = Mail.search([("equisis_res_id", "=", sent.id)])
+        self.assertEqual((mail.state, mail.equisis_reported), ("sent", True))
+        message = mail.mail_message_id
+        self.assertTrue(message.attachment_ids)
+        self.smtp.refuse_recipient("client@example.com")
+        self.send(self.open_wizard(failed))
+        failed_mail = Mail.search([("equisis_res_id", "=", failed.id)])
+        self.assertEqual(failed_mail.state, "exception")
+        self.smtp.reset()
+        self.send(self.open_wizard(unrecorded))
+        unrecorded_mail = Mail.search([("equisis_res_id", "=", unrecorded.id)])
+        unrecorded_mail.equisis_reported = False
+
+        # A bounce may still come: the mail stays for the retention time.
+        Mail._gc_equisis_sent_mails()
+        self.assertTrue(mail.exists())
+        self._age(mail | failed_mail | unrecorded_mail, 8)
+        self.assertEqual(Mail._gc_equisis_sent_mails(), (1, False))
+
+        self.assertFalse(mail.exists())
+        self.assertTrue(failed_mail.exists())
+        self.assertTrue(unrecorded_mail.exists())
+        self.assertTrue(message.exists())
+        self.assertIn("E-mail to client@example.com", str(message.body))
+        self.assertTrue(message.attachment_ids)
+        self.assertEqual(sent.equisis_mail_state, "sent")
+        again = self.open_wizard(sent)
+        self.assertIn("to client@example.com", again.line_ids.sent_note)
+        self.assertTrue(again.line_ids.already_sent)
+        # Retry still finds the failed mail.
+        with real_delivery(self.env):
+            failed.with_user(self.sender).action_equisis_retry_mail()
+        self.assertEqual(failed.equisis_mail_state, "sent")
+
+    def test_failed_filter_is_a_group_of_its_own(self):
+        """Filters of one group are OR'ed by the web client: "E-mail failed"
+        next to "Posted" or "Archived" would widen them, not narrow."""
+        for model, view in (
+            ("account.move", "account.view_account_invoice_filter"),
+            ("res.partner", "base.view_res_partner_filter"),
+        ):
+            views = self.env[model].get_views([(self.env.ref(view).id, "search")])
+            arch = etree.fromstring(views["views"]["search"]["arch"])
+            failed = arch.xpath("//filter[@name='equisis_mail_failed']")[0]
+            for sibling in (failed.getprevious(), failed.getnext()):
+                self.assertIn(
+                    sibling.tag if sibling is not None else "separator",
+                    ("separator", "group"),
+                    model,
+                )
 
 
 @tagged("post_install", "-at_install")

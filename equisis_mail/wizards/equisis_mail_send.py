@@ -374,9 +374,7 @@ class EquisisMailSend(models.TransientModel):
             else {}
         )
         is_invoice = documents._name == INVOICE_MODEL
-        last_sent = self.env["equisis.mail.service"]._last_sent_mails(
-            [(documents._name, document.id) for document in documents]
-        )
+        last_sent = self.env["equisis.mail.service"]._last_sent(documents)
         self.line_ids = [
             Command.create(
                 {
@@ -384,9 +382,9 @@ class EquisisMailSend(models.TransientModel):
                     "res_id": document.id,
                     "move_id": document.id if is_invoice else False,
                     "sent_when_opened": document._equisis_is_sent(),
-                    "last_mail_when_opened": last_sent.get(
-                        (documents._name, document.id), 0
-                    ),
+                    "sent_date_when_opened": (
+                        last_sent.get((documents._name, document.id)) or (False,)
+                    )[0],
                     "partner_id": document._equisis_partner().id,
                     "email_to": "; ".join(recipients.get(document.id, [])),
                     "default_letter_id": accompaniments[document.id].id,

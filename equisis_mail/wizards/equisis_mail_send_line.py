@@ -117,10 +117,10 @@ class EquisisMailSendLine(models.TransientModel):
         help="Whether the document had been sent when the window was opened: "
         "sending it again is then a choice, not a collision.",
     )
-    last_mail_when_opened = fields.Integer(
+    sent_date_when_opened = fields.Datetime(
         readonly=True,
-        help="The document's latest mail of this addon when the window was "
-        "opened: a newer one means someone mailed it meanwhile.",
+        help="When the document's latest mail had left, as the window was "
+        "opened: a later one means someone mailed it meanwhile.",
     )
     document_error = fields.Char(
         readonly=True,
@@ -184,6 +184,17 @@ class EquisisMailSendLine(models.TransientModel):
         """The document of this line (empty once deleted)."""
         self.ensure_one()
         return self.env[self.res_model].browse(self.res_id).exists()
+
+    def _sent_meanwhile(self, last_sent):
+        """Whether the document's latest mail left after this window opened.
+
+        :param last_sent: (date, recipients) of that mail, or None
+        """
+        self.ensure_one()
+        date = last_sent and last_sent[0]
+        return bool(date) and (
+            not self.sent_date_when_opened or date > self.sent_date_when_opened
+        )
 
     def _documents_by_line(self):
         """Each line's document, looked up once per model."""
@@ -447,9 +458,7 @@ class EquisisMailSendLine(models.TransientModel):
         }
         documents = self._documents_by_line()
         Service = self.env["equisis.mail.service"]
-        last_sent = Service._last_sent_mails(
-            [(line.res_model, line.res_id) for line in self]
-        )
+        last_sent = Service._last_sent((line.res_model, line.res_id) for line in self)
         waiting = {
             (model, document.id)
             for model, model_documents in self._documents_per_model().items()
@@ -473,8 +482,7 @@ class EquisisMailSendLine(models.TransientModel):
                 letters_by_target,
                 (line.res_model, line.res_id) in waiting,
                 line in duplicates,
-                last_sent.get((line.res_model, line.res_id), 0)
-                > line.last_mail_when_opened,
+                line._sent_meanwhile(last_sent.get((line.res_model, line.res_id))),
             )
 
     def _find_problem(
@@ -549,28 +557,21 @@ class EquisisMailSendLine(models.TransientModel):
             for model, model_documents in self._documents_per_model().items()
             for res_id in model_documents._filtered_access("read").ids
         }
-        last_sent = self.env["equisis.mail.service"]._last_sent_mails(list(readable))
-        mails = {
-            mail.id: mail
-            for mail in self.env["mail.mail"].sudo().browse(last_sent.values())
-        }
+        last_sent = self.env["equisis.mail.service"]._last_sent(readable)
         for line in self:
             key = (line.res_model, line.res_id)
             document = documents[line] if key in readable else None
-            mail = mails.get(last_sent.get(key))
-            recipients = mail and (
-                mail.email_to or ", ".join(mail.recipient_ids.mapped("email"))
-            )
-            if document and mail and mail.date and recipients:
+            date, recipients = last_sent.get(key) or (False, False)
+            if document and date and recipients:
                 line.sent_note = self.env._(
                     "Sent on %(date)s to %(recipients)s",
-                    date=format_datetime(self.env, mail.date, dt_format="short"),
+                    date=format_datetime(self.env, date, dt_format="short"),
                     recipients=recipients,
                 )
-            elif document and mail and mail.date:
+            elif document and date:
                 line.sent_note = self.env._(
                     "Sent on %(date)s",
-                    date=format_datetime(self.env, mail.date, dt_format="short"),
+                    date=format_datetime(self.env, date, dt_format="short"),
                 )
             elif document and document._equisis_is_sent():
                 line.sent_note = self.env._("Sent already")

@@ -86,7 +86,7 @@ registry.category("web_tour.tours").add("equisis_mail_retry_tour", {
         },
         {
             content: "One mail goes again",
-            trigger: ".o_notification:contains('1 e-mail(s) will be sent again.')",
+            trigger: ".o_notification:contains('1 e-mail will be sent again.')",
         },
         {
             content: "The failure is gone from the form",

@@ -116,5 +116,5 @@ registry.category("web_tour.tours").add("equisis_mail_summary_tour", {
 
 registry.category("web_tour.tours").add("equisis_mail_summary_fr_tour", {
     steps: () =>
-        summarySteps(/de (\d+) documents sont traités\s*:\s*(\d+) envoyés, (\d+) non envoyé/),
+        summarySteps(/de (\d+) documents sont traités\.\s*Envoyés\s*:\s*(\d+)\.\s*Non envoyés\s*:\s*(\d+)/),
 });
