@@ -93,18 +93,20 @@ class EquisisMailHandoff(models.Model):
     @api.model
     def _equisis_clean(self):
         """Drop the hand-offs whose outcome is committed, and those of
-        mails no longer outgoing."""
-        self.env.cr.execute(
-            """
-            DELETE FROM equisis_mail_handoff handoff
-             WHERE pg_xact_status(handoff.transaction::xid8) = 'committed'
-                OR (
-                    pg_xact_status(handoff.transaction::xid8)
-                        IS DISTINCT FROM 'in progress'
-                    AND NOT EXISTS (
-                        SELECT 1 FROM mail_mail mail
-                         WHERE mail.id = handoff.mail_id AND mail.state = 'outgoing'
+        mails no longer outgoing, on a cursor of its own: the caller's long
+        transaction must not hold their rows."""
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                """
+                DELETE FROM equisis_mail_handoff handoff
+                 WHERE pg_xact_status(handoff.transaction::xid8) = 'committed'
+                    OR (
+                        pg_xact_status(handoff.transaction::xid8)
+                            IS DISTINCT FROM 'in progress'
+                        AND NOT EXISTS (
+                            SELECT 1 FROM mail_mail mail
+                             WHERE mail.id = handoff.mail_id AND mail.state = 'outgoing'
+                        )
                     )
-                )
-            """
-        )
+                """
+            )

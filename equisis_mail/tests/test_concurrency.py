@@ -443,6 +443,11 @@ class TestSendingAtTheSameInstant(BaseCase):
             ann["account.move"].browse(move_id).action_equisis_retry_mail()
         self.assertEqual(len(self.smtp.received), 2)
         self.assertEqual(self._mails(move_id), (["sent"], True))
+        # The hand-offs whose outcome is committed go with the next run.
+        self._run_background()
+        with self.registry.cursor() as cr:
+            Handoff = api.Environment(cr, SUPERUSER_ID, {})["equisis.mail.handoff"]
+            self.assertFalse(Handoff.search_count([("mail_id", "=", mail_id)]))
 
     def _at_the_same_instant(self, *functions):
         """Run each function in a process of its own (a thread with its
