@@ -2,6 +2,7 @@
 // Copyright 2026 equisis_mail contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import {registry} from "@web/core/registry";
+import {openSendWindow} from "@equisis_mail/../tests/tours/send_window_steps";
 
 const WINDOW = ".modal:has(button[name=action_send])";
 
@@ -12,18 +13,7 @@ const WINDOW = ".modal:has(button[name=action_send])";
  */
 registry.category("web_tour.tours").add("equisis_mail_monday_tour", {
     steps: () => [
-        ...["Monday Sent", "Monday Fresh", "Monday Noref"].map((name) => ({
-            trigger: `.o_data_row:contains('${name}') .o_list_record_selector input`,
-            run: "click",
-        })),
-        {
-            trigger: ".o_cp_action_menus button:has(.fa-cog)",
-            run: "click",
-        },
-        {
-            trigger: '.o-dropdown--menu span:contains("Send by e-mail with letters")',
-            run: "click",
-        },
+        ...openSendWindow(["Monday Sent", "Monday Fresh", "Monday Noref"]),
         {
             content: "Only the customer without reference is red, first, in plain words",
             trigger: `${WINDOW} .o_data_row:first-child.text-danger:contains('Monday Noref'):contains('Partner › Reference')`,

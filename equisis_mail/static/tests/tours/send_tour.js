@@ -2,6 +2,7 @@
 // Copyright 2026 equisis_mail contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import {registry} from "@web/core/registry";
+import {openSendWindow} from "@equisis_mail/../tests/tours/send_window_steps";
 
 const WINDOW = ".modal:has(button[name=action_send])";
 const DETAIL = ".modal:not(:has(button[name=action_send])):has(.o_form_view)";
@@ -14,18 +15,7 @@ function assertWhole(cell) {
 
 registry.category("web_tour.tours").add("equisis_mail_send_tour", {
     steps: () => [
-        ...["Tour Client A", "Tour Client B", "Tour Client C"].map((name) => ({
-            trigger: `.o_data_row:contains('${name}') .o_list_record_selector input`,
-            run: "click",
-        })),
-        {
-            trigger: ".o_cp_action_menus button:has(.fa-cog)",
-            run: "click",
-        },
-        {
-            trigger: '.o-dropdown--menu span:contains("Send by e-mail with letters")',
-            run: "click",
-        },
+        ...openSendWindow(["Tour Client A", "Tour Client B", "Tour Client C"]),
         {
             content: "One line is red: Tour Client C has no address",
             trigger: `${WINDOW} .o_data_row.text-danger:contains('Tour Client C'):contains('No recipient')`,

@@ -2,6 +2,7 @@
 // Copyright 2026 equisis_mail contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import {registry} from "@web/core/registry";
+import {openSendWindow} from "@equisis_mail/../tests/tours/send_window_steps";
 
 const WINDOW = ".modal:has(button[name=action_send])";
 const NAMES = ["Summary A", "Summary B", "Summary Refused"];
@@ -12,18 +13,7 @@ const NAMES = ["Summary A", "Summary B", "Summary Refused"];
  */
 registry.category("web_tour.tours").add("equisis_mail_summary_send_tour", {
     steps: () => [
-        ...NAMES.map((name) => ({
-            trigger: `.o_data_row:contains('${name}') .o_list_record_selector input`,
-            run: "click",
-        })),
-        {
-            trigger: ".o_cp_action_menus button:has(.fa-cog)",
-            run: "click",
-        },
-        {
-            trigger: '.o-dropdown--menu span:contains("Send by e-mail with letters")',
-            run: "click",
-        },
+        ...openSendWindow(NAMES),
         {
             content: "Three lines, none red",
             trigger: `${WINDOW} .o_list_table:not(:has(.text-danger)) .o_data_row:contains('Summary Refused')`,

@@ -2,21 +2,11 @@
 // Copyright 2026 equisis_mail contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import {registry} from "@web/core/registry";
+import {openSendWindow} from "@equisis_mail/../tests/tours/send_window_steps";
 
 registry.category("web_tour.tours").add("equisis_mail_sale_tour", {
     steps: () => [
-        ...["Tour Customer A", "Tour Customer B", "Tour Customer C"].map((name) => ({
-            trigger: `.o_data_row:contains('${name}') .o_list_record_selector input`,
-            run: "click",
-        })),
-        {
-            trigger: ".o_cp_action_menus button:has(.fa-cog)",
-            run: "click",
-        },
-        {
-            trigger: '.o-dropdown--menu span:contains("Send by e-mail with letters")',
-            run: "click",
-        },
+        ...openSendWindow(["Tour Customer A", "Tour Customer B", "Tour Customer C"]),
         {
             content: "One line is red: Tour Customer C has no address",
             trigger:
