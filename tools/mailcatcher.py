@@ -2,10 +2,17 @@
 
 Usage: ``python mailcatcher.py FOLDER PORT`` (run by ``tools/demo.py`` with
 Odoo's Python, which has aiosmtpd). Listens on 127.0.0.1 only.
+
+``MAILCATCHER_STALL_AT=N`` (``make reliability``): the Nth mail is stored,
+then its "250" answer waits 10 seconds; the sender's port is written to
+``FOLDER/stalled`` meanwhile, so that a run can kill the process that sent
+it while the server has the mail and the sender does not know it yet.
 """
 
+import asyncio
 import email
 import email.policy
+import os
 import sys
 import time
 from datetime import datetime
@@ -18,6 +25,8 @@ class Catcher:
     def __init__(self, folder):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.received = 0
+        self.stall_at = int(os.environ.get("MAILCATCHER_STALL_AT") or 0)
 
     async def handle_DATA(self, server, session, envelope):
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -36,6 +45,11 @@ class Catcher:
             f"{' with ' + ', '.join(attachments) if attachments else ''} -> {path}",
             flush=True,
         )
+        self.received += 1
+        if self.received == self.stall_at:
+            (self.folder / "stalled").write_text(str(session.peer[1]))
+            print(f"[mail] stalling the answer to {session.peer}", flush=True)
+            await asyncio.sleep(10)
         return "250 Message accepted for delivery"
 
 

@@ -18,7 +18,10 @@ counts what reached a mail server on loopback:
    JSON-RPC, in the HTTP workers), so that both take the same outgoing mails.
    Once part of the batch is committed, the cron worker running the addon's
    job is killed (SIGKILL), then Odoo is stopped and started again, and the
-   run waits until nothing is left to do.
+   run waits until nothing is left to do. Besides, the catcher stores the
+   60th mail and holds back its "250" answer: the process that sent it, cron
+   worker or HTTP worker, is killed (SIGKILL) while the server has the mail
+   and Odoo does not know it yet.
 5. It counts mails per invoice, duplicates, invoices without mail, work left
    (queue, outgoing mails, invoices not marked sent) and the time to recover,
    prints them and writes them into docs/RELIABILITY.md.
@@ -44,6 +47,9 @@ ROOT = harness.ROOT
 DB = "equisis_reliability"
 PASSWORD = "reliability-run-password"
 BACKGROUND = 200
+# The mail whose sender is killed between the catcher storing it and its
+# answer: one of the background batch.
+STALL_AT = 60
 ADMIN = 2
 OVERLAP = (range(15), range(9, 25))
 REPORT = ROOT / "docs" / "RELIABILITY.md"
@@ -254,6 +260,35 @@ class HostQueue(threading.Thread):
             time.sleep(0.3)
 
 
+class SmtpKiller(threading.Thread):
+    """Kills the process whose mail the catcher stalls (``MAILCATCHER_STALL_AT``):
+    the server has stored the mail, its "250" has not reached the sender."""
+
+    def __init__(self, folder):
+        super().__init__(daemon=True)
+        self.marker = Path(folder) / "stalled"
+        self.running = True
+        self.killed = None
+
+    def run(self):
+        while self.running and not self.marker.exists():
+            time.sleep(0.05)
+        if not self.running:
+            return
+        time.sleep(0.2)
+        port = self.marker.read_text().strip()
+        sockets = subprocess.run(
+            ["ss", "-Htnp", f"sport = :{port}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        pids = re.findall(r"pid=(\d+)", sockets)
+        if pids:
+            os.kill(int(pids[0]), signal.SIGKILL)
+            self.killed = int(pids[0])
+
+
 def left_to_do(cluster, move_ids):
     ids = ",".join(map(str, move_ids))
     return {
@@ -271,7 +306,8 @@ def left_to_do(cluster, move_ids):
         "not_marked_sent": count(
             cluster,
             f"SELECT count(*) FROM account_move WHERE id IN ({ids}) "
-            "AND is_move_sent IS NOT TRUE AND equisis_mail_state != 'failed'",
+            "AND is_move_sent IS NOT TRUE "
+            "AND equisis_mail_state IS DISTINCT FROM 'failed'",
         ),
     }
 
@@ -300,8 +336,11 @@ def main():
     cluster = harness.PgCluster().start()
     smtp_port = harness.free_port()
     mails = work / "mails"
+    smtp_killer = SmtpKiller(mails)
+    smtp_killer.start()
     catcher = subprocess.Popen(
         [python, str(ROOT / "tools" / "mailcatcher.py"), str(mails), str(smtp_port)],
+        env={**os.environ, "MAILCATCHER_STALL_AT": str(STALL_AT)},
         stdout=subprocess.DEVNULL,
     )
     odoo_env, _wkhtmltopdf, _version = harness.wkhtmltopdf_env(python)
@@ -377,6 +416,7 @@ def main():
             time.sleep(2)
         recovered = time.monotonic() - killed_at
         host_queue.running = False
+        smtp_killer.running = False
         host_queue.join(timeout=60)
         left = left_to_do(cluster, moves[:25] + background)
         time.sleep(2)  # let the catcher write its last files
@@ -408,6 +448,9 @@ def main():
             "concurrent sends": outcomes,
             "runs of Odoo's mail queue beside": host_queue.runs,
             "cron worker killed": bool(killed_pid),
+            f"sender of mail {STALL_AT} killed before the server's answer": bool(
+                smtp_killer.killed
+            ),
             "queued when killed": queued_at_kill,
             "made and not delivered when killed": outgoing_at_kill,
             "time to recover (s)": round(recovered, 1),
@@ -422,6 +465,7 @@ def main():
     write_report(figures)
     ok = (
         figures["cron worker killed"]
+        and smtp_killer.killed
         and not figures["duplicates"]
         and not figures["lost"]
         and not figures["stuck"]
