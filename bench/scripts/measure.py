@@ -1,5 +1,6 @@
 # Run inside `odoo shell` by bench/bench.py: one case on a fresh database copy.
 # ruff: noqa: F821 - `env` is given by odoo shell
+import cProfile
 import json
 import os
 import re
@@ -295,7 +296,16 @@ else:
     for phase in ("fresh", "existing"):
         connections = Counter.connections
         mails = {}
+        profile = os.environ.get("BENCH_PROFILE")
+        if profile and CASE.startswith("addon"):
+            # Where the time goes (``BENCH_PROFILE=folder``): one file per
+            # case and phase, for ``python3 -m pstats``.
+            profiler = cProfile.Profile()
+            profiler.enable()
         seconds, queries = timed(lambda mails=mails: mails.update(count=send()))
+        if profile and CASE.startswith("addon"):
+            profiler.disable()
+            profiler.dump_stats(Path(profile) / f"{CASE}-{phase}-{N}.prof")
         key = (
             phase
             if CASE.startswith("addon")
