@@ -96,8 +96,10 @@ class EquisisMailDocument(models.AbstractModel):
         """
         values = {"equisis_mail_state": state, "equisis_mail_failure": failure}
         if mail and state in ("sent", "partial"):
+            # When the acceptance is recorded, right after it: a mail sent
+            # again (a Retry) keeps the date it was written on.
             values.update(
-                equisis_mail_sent_date=mail.date or fields.Datetime.now(),
+                equisis_mail_sent_date=fields.Datetime.now(),
                 equisis_mail_sent_to=mail.email_to,
             )
         self.sudo().with_context(skip_invoice_sync=True, tracking_disable=True).write(

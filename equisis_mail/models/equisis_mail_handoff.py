@@ -2,6 +2,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.modules.registry import Registry
+from odoo.tools import SQL
+
+# What became of a hand-off's transaction. An id this cluster has not reached
+# yet (a database restored into another cluster) tells nothing: NULL, as an
+# id too old to be known.
+STATUS = SQL(
+    "CASE WHEN transaction::xid8 < pg_snapshot_xmax(pg_current_snapshot()) "
+    "THEN pg_xact_status(transaction::xid8) END"
+)
 
 
 class EquisisMailHandoff(models.Model):
@@ -38,6 +47,11 @@ class EquisisMailHandoff(models.Model):
         """Commit, now, that this transaction hands this mail to SMTP."""
         transaction = self._equisis_current_transaction()
         with Registry(self.env.cr.dbname).cursor() as cr:
+            # Visible to every other process once committed; only a crash of
+            # the database server itself in the next fraction of a second
+            # could lose it, and the sending transaction with it. Waiting for
+            # the disk here would cost a flush per mail.
+            cr.execute("SET LOCAL synchronous_commit TO OFF")
             api.Environment(cr, SUPERUSER_ID, {})[self._name].create(
                 {"mail_id": mail_id, "transaction": transaction}
             )
@@ -54,19 +68,21 @@ class EquisisMailHandoff(models.Model):
         own = self._equisis_current_transaction()
         with Registry(self.env.cr.dbname).cursor() as cr:
             cr.execute(
-                """
-                SELECT pg_xact_status(transaction::xid8)
-                  FROM equisis_mail_handoff
-                 WHERE mail_id = %s AND transaction != %s
-                """,
-                [mail_id, own],
+                SQL(
+                    "SELECT %s FROM equisis_mail_handoff "
+                    "WHERE mail_id = %s AND transaction != %s",
+                    STATUS,
+                    mail_id,
+                    own,
+                )
             )
             statuses = {status for (status,) in cr.fetchall()}
         if "in progress" in statuses:
             return "busy"
-        # An unknown status belongs to a transaction too old to be known,
-        # whose outcome nobody recorded either.
-        if statuses - {"committed"}:
+        # The mail is outgoing: whatever the transaction became (aborted,
+        # unknown, or even committed, its state write rolled back in a
+        # savepoint), its outcome was not recorded.
+        if statuses:
             return "unknown"
         return False
 
@@ -81,13 +97,20 @@ class EquisisMailHandoff(models.Model):
         """
         with Registry(self.env.cr.dbname).cursor() as cr:
             cr.execute(
-                """
-                DELETE FROM equisis_mail_handoff
-                 WHERE mail_id = ANY(%s)
-                   AND pg_xact_status(transaction::xid8)
-                       IS DISTINCT FROM 'in progress'
-                """,
-                [list(mail_ids)],
+                SQL(
+                    """
+                    DELETE FROM equisis_mail_handoff handoff
+                     WHERE mail_id = ANY(%s)
+                       AND %s IS DISTINCT FROM 'in progress'
+                       AND NOT EXISTS (
+                           SELECT 1 FROM mail_mail mail
+                            WHERE mail.id = handoff.mail_id
+                              AND mail.state = 'outgoing'
+                       )
+                    """,
+                    list(mail_ids),
+                    STATUS,
+                )
             )
 
     @api.model
@@ -97,16 +120,16 @@ class EquisisMailHandoff(models.Model):
         transaction must not hold their rows."""
         with Registry(self.env.cr.dbname).cursor() as cr:
             cr.execute(
-                """
-                DELETE FROM equisis_mail_handoff handoff
-                 WHERE pg_xact_status(handoff.transaction::xid8) = 'committed'
-                    OR (
-                        pg_xact_status(handoff.transaction::xid8)
-                            IS DISTINCT FROM 'in progress'
-                        AND NOT EXISTS (
-                            SELECT 1 FROM mail_mail mail
-                             WHERE mail.id = handoff.mail_id AND mail.state = 'outgoing'
-                        )
-                    )
-                """
+                SQL(
+                    """
+                    DELETE FROM equisis_mail_handoff handoff
+                     WHERE %s IS DISTINCT FROM 'in progress'
+                       AND NOT EXISTS (
+                           SELECT 1 FROM mail_mail mail
+                            WHERE mail.id = handoff.mail_id
+                              AND mail.state = 'outgoing'
+                       )
+                    """,
+                    STATUS,
+                )
             )

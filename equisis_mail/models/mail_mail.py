@@ -219,8 +219,10 @@ class MailMail(models.Model):
             return False
         fate = self.env["equisis.mail.handoff"]._equisis_fate(self.id)
         if fate == "unknown":
+            # Said in the sender's language, whoever takes the mail.
+            env = self.with_context(lang=self.author_id.lang or self.env.lang).env
             self._equisis_fail(
-                self.env._(
+                env._(
                     "This mail may have left: it was handed to the mail server, "
                     "and the process sending it stopped before the server's "
                     "answer was recorded. Check with the recipient, or in your "
@@ -281,7 +283,6 @@ class MailMail(models.Model):
                     with Registry(dbname).cursor() as cr:
                         env = api.Environment(cr, SUPERUSER_ID, {})
                         env["mail.mail"].browse(mail_ids)._equisis_record()
-                        env["equisis.mail.handoff"]._equisis_forget(mail_ids)
 
         return super()._postprocess_sent_message(
             success_pids,
@@ -425,6 +426,12 @@ class MailMail(models.Model):
                 ("equisis_model", "!=", False),
                 ("state", "=", "sent"),
                 ("equisis_reported", "=", True),
+                # Deleting it would delete its chatter message too.
+                ("is_notification", "=", True),
+                # The summary of a batch counts its mails.
+                "|",
+                ("equisis_batch_id", "=", False),
+                ("equisis_batch_id.done", "=", True),
                 (
                     "write_date",
                     "<",

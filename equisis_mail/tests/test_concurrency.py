@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from .common import EquisisSendCase, SmtpFixture, real_delivery
 
@@ -70,6 +70,41 @@ class TestSentMeanwhile(EquisisSendCase):
         self.assertTrue(other.is_move_sent)
         # The red line stays in the window, with its reason.
         self.assertEqual(second.line_ids, line)
+
+    def test_mail_retried_meanwhile_turns_red(self):
+        """A mail that left last week, then failed (a bounce), is retried
+        while a colleague's window is open: the same mail leaves again, so
+        the window must learn it from when it left, not from the mail."""
+        move = self.make_invoice(self.partner)
+        self.send(self.open_wizard(move))
+        mail = self.env["mail.mail"].search(
+            [("equisis_model", "=", "account.move"), ("equisis_res_id", "=", move.id)]
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE account_move SET equisis_mail_sent_date = "
+                "equisis_mail_sent_date - interval '7 days' WHERE id = %s",
+                move.id,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                "UPDATE mail_message SET date = date - interval '7 days' WHERE id = %s",
+                mail.mail_message_id.id,
+            )
+        )
+        self.env.invalidate_all()
+        mail.state = "exception"
+        move._equisis_set_mail_state("failed", "Not delivered")
+        window = self.open_wizard(move, user=self.colleague)
+        window.resend_confirmed = True
+        with real_delivery(self.env):
+            move.with_user(self.sender).action_equisis_retry_mail()
+        self.assertEqual(len(self.smtp.received), 2)
+        # The colleague validates later, in a request of its own.
+        self.env.invalidate_all()
+        self.assertIn("was sent from elsewhere", window.line_ids.problem)
 
     def test_every_line_sent_meanwhile_is_refused_with_the_reason(self):
         move = self.make_invoice(self.partner)
