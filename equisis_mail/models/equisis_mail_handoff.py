@@ -87,37 +87,16 @@ class EquisisMailHandoff(models.Model):
         return False
 
     @api.model
-    def _equisis_forget(self, mail_ids):
-        """Drop, at once, the hand-offs of these mails, except one under way.
+    def _equisis_forget(self, mail_ids=None):
+        """Drop, at once and on a cursor of its own, the hand-offs of these
+        mails (of all mails when None) that no longer guard anything: none
+        under way, none of a mail still outgoing.
 
-        For mails whose outcome is committed, or that are not outgoing and
-        about to be sent anew on purpose (a Retry): the next sender reads the
-        hand-offs on a fresh snapshot, so dropping them in the transaction of
-        the Retry would come too late.
+        A Retry calls it before its own commit (the next sender reads the
+        hand-offs on a fresh snapshot, so dropping them in the Retry's
+        transaction would come too late); the scheduled action cleans up the
+        rest without holding their rows in its long transaction.
         """
-        with Registry(self.env.cr.dbname).cursor() as cr:
-            cr.execute(
-                SQL(
-                    """
-                    DELETE FROM equisis_mail_handoff handoff
-                     WHERE mail_id = ANY(%s)
-                       AND %s IS DISTINCT FROM 'in progress'
-                       AND NOT EXISTS (
-                           SELECT 1 FROM mail_mail mail
-                            WHERE mail.id = handoff.mail_id
-                              AND mail.state = 'outgoing'
-                       )
-                    """,
-                    list(mail_ids),
-                    STATUS,
-                )
-            )
-
-    @api.model
-    def _equisis_clean(self):
-        """Drop the hand-offs whose outcome is committed, and those of
-        mails no longer outgoing, on a cursor of its own: the caller's long
-        transaction must not hold their rows."""
         with Registry(self.env.cr.dbname).cursor() as cr:
             cr.execute(
                 SQL(
@@ -129,7 +108,11 @@ class EquisisMailHandoff(models.Model):
                             WHERE mail.id = handoff.mail_id
                               AND mail.state = 'outgoing'
                        )
+                       %s
                     """,
                     STATUS,
+                    SQL("AND mail_id = ANY(%s)", list(mail_ids))
+                    if mail_ids is not None
+                    else SQL(),
                 )
             )

@@ -459,7 +459,7 @@ class EquisisMailService(models.AbstractModel):
         Qt renders its PDFs in one call), and its mails leave right after.
         """
         self._record_outcomes()
-        self.env["equisis.mail.handoff"]._equisis_clean()
+        self.env["equisis.mail.handoff"]._equisis_forget()
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
         time_left = Cron._commit_progress(remaining=Queue.search_count([]))

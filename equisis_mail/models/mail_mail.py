@@ -382,20 +382,20 @@ class MailMail(models.Model):
             return
         # Recording an outcome is not the sender's to allow.
         service = self.env["equisis.mail.service"].sudo()
-        sent = done.filtered(lambda mail: mail.state == "sent")
         try:
             with self.env.cr.savepoint():
-                for mails, failed in ((sent, False), (done - sent, True)):
-                    for model, documents in service._by_model(
-                        (mail.equisis_model, mail.equisis_res_id) for mail in mails
-                    ).items():
-                        of_model = mails.filtered(
-                            lambda mail, model=model: mail.equisis_model == model
-                        )
-                        if failed:
-                            documents.exists()._equisis_mark_failed(of_model)
-                        else:
-                            documents.exists()._equisis_mark_sent(of_model)
+                for model, documents in service._by_model(
+                    (mail.equisis_model, mail.equisis_res_id) for mail in done
+                ).items():
+                    mails = done.filtered(
+                        lambda mail, model=model: mail.equisis_model == model
+                    )
+                    sent = mails.filtered(lambda mail: mail.state == "sent")
+                    documents = documents.exists()
+                    if sent:
+                        documents._equisis_mark_sent(sent)
+                    if mails - sent:
+                        documents._equisis_mark_failed(mails - sent)
                 done.equisis_reported = True
         except Exception as error:  # noqa: BLE001 # pylint: disable=broad-exception-caught
             _logger.warning(
