@@ -1,13 +1,15 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import math
 from collections import defaultdict
 
+import psycopg2
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from ..utils.addresses import split_recipients
 
@@ -20,6 +22,14 @@ BACKGROUND_THRESHOLD = 20
 # with a wkhtmltopdf with patched Qt, their PDFs are rendered in one call.
 CHUNK_PARAM = "equisis_mail.chunk_size"
 CHUNK = 50
+# The background run's scheduled actions ("lanes"). Odoo runs each one at a
+# time; with its default two cron threads both run at once, each on chunks
+# of its own, so that one renders while the other waits for wkhtmltopdf or
+# the mail server.
+LANES = ("equisis_mail.ir_cron_equisis_send", "equisis_mail.ir_cron_equisis_send_lane")
+# A queue shorter than a chunk per lane is shared between the lanes, in
+# chunks of at least this many documents.
+MIN_CHUNK = 10
 # A mail of this addon still outgoing after this long was left by a process
 # that died after committing it: the background run delivers it. Taking a
 # mail is safe at any time (``mail.mail._equisis_take``); the delay only
@@ -349,7 +359,8 @@ class EquisisMailService(models.AbstractModel):
     def _schedule(self, entries):
         """Have the background engine send these queue entries: Odoo's
         scheduled action here; ``equisis_mail_queue_job`` makes jobs."""
-        self.env.ref("equisis_mail.ir_cron_equisis_send").sudo()._trigger()
+        for lane in LANES:
+            self.env.ref(lane).sudo()._trigger()
 
     @api.model
     def _prepare_mails(self, values_by_record):
@@ -450,29 +461,73 @@ class EquisisMailService(models.AbstractModel):
 
     @api.model
     def _cron_send(self):
-        """Send the queued documents, each as the user who queued it.
+        """Send the queued documents, each as the user who queued it, and
+        do the upkeep: outcomes left to record, mails left behind, batches
+        done.
 
-        Odoo runs one instance of this scheduled action at a time, whatever
-        the number of cron threads or servers; it calls it again while the
+        Odoo runs one instance of a scheduled action at a time, whatever the
+        number of cron threads or servers; it calls it again while the
         progress it reports says entries remain. Each chunk goes through the
         host's document pipeline together (so that a wkhtmltopdf with patched
         Qt renders its PDFs in one call), and its mails leave right after.
         """
         self._record_outcomes()
         self.env["equisis.mail.handoff"]._equisis_forget()
+        self._send_queue()
+        self._deliver_left_behind()
+        self._close_batches()
+
+    @api.model
+    def _cron_send_lane(self):
+        """The second lane: chunks of the queue only, beside the first."""
+        self._send_queue()
+
+    @api.model
+    def _send_queue(self):
+        """Send chunks of the queue until it is empty or the run's time is
+        up. Chunks another lane holds are its own: when only those are left,
+        this run reports nothing left, so that Odoo does not call it again
+        at once."""
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
         time_left = Cron._commit_progress(remaining=Queue.search_count([]))
         while time_left > 0:
-            entries = Queue.search([], order="id", limit=self._chunk_size())
-            entries = entries.try_lock_for_update()
+            entries = self._claim_chunk()
             if not entries:
+                Cron._commit_progress(remaining=0)
                 break
             count = len(entries)
             self._send_entries(entries)
             time_left = Cron._commit_progress(count)
-        self._deliver_left_behind()
-        self._close_batches()
+
+    @api.model
+    def _claim_chunk(self):
+        """Lock the next chunk of queue entries no other lane holds; a queue
+        shorter than a chunk per lane is shared between the lanes.
+
+        :return: equisis.mail.queue, locked until the next commit
+        """
+        Queue = self.env["equisis.mail.queue"].sudo()
+        for _attempt in range(2):
+            share = math.ceil(Queue.search_count([]) / len(LANES))
+            size = min(self._chunk_size(), max(share, MIN_CHUNK))
+            entries = self._lock_entries(Queue.search([], order="id"), limit=size)
+            if entries is not None:
+                return entries
+            # Another lane sent a chunk since this snapshot began: a new one.
+            self.env["ir.cron"]._commit_progress()
+        return Queue.browse()
+
+    @api.model
+    def _lock_entries(self, entries, limit=None):
+        """The entries this transaction could lock, skipping those another
+        lane holds; None if another lane changed one since this
+        transaction's snapshot began."""
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                return entries.try_lock_for_update(limit=limit)
+        except psycopg2.errors.SerializationFailure:
+            return None
 
     @api.model
     def _chunk_size(self):
@@ -526,18 +581,27 @@ class EquisisMailService(models.AbstractModel):
         foresaw, start again from the last commit one document at a time, so
         that only the document at fault fails.
 
+        Each transaction locks its entries anew: a commit released them,
+        and what another lane took since is its own.
+
         :return: the mail.mail made and committed
         """
+        entry_by_record = self._still_queued(entry_by_record)
+        if not entry_by_record:
+            return self.env["mail.mail"].sudo()
         try:
             return self._make_as(author, company, entry_by_record)
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.env.cr.rollback()
+            entry_by_record = self._still_queued(entry_by_record)
             if len(entry_by_record) > 1:
                 _logger.info("A chunk failed: its documents are made one by one")
                 mails = self.env["mail.mail"].sudo()
                 for record, entry in entry_by_record.items():
                     mails |= self._make_group(author, company, {record: entry})
                 return mails
+            if not entry_by_record:
+                return self.env["mail.mail"].sudo()
             ((record, entry),) = entry_by_record.items()
             _logger.warning(
                 "Mail of %s not made: %s", record.display_name, error, exc_info=True
@@ -549,6 +613,20 @@ class EquisisMailService(models.AbstractModel):
             )
             self.env["ir.cron"]._commit_progress()
             return self.env["mail.mail"].sudo()
+
+    @api.model
+    def _still_queued(self, entry_by_record):
+        """The entries of ``entry_by_record`` that are still queued and that
+        this transaction now holds.
+
+        :return: {record: queue entry}
+        """
+        Queue = self.env["equisis.mail.queue"].sudo()
+        entries = Queue.concat(*entry_by_record.values())
+        held = self._lock_entries(entries) or entries.browse()
+        return {
+            record: entry for record, entry in entry_by_record.items() if entry in held
+        }
 
     @api.model
     def _make_as(self, author, company, entry_by_record):

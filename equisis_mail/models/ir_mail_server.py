@@ -11,15 +11,17 @@ from odoo.tools.mail import email_split
 ENVELOPE_BCC_HEADER = "X-Equisis-Envelope-Bcc"
 # Key of ``cr.cache`` where a delivery keeps, by Message-Id, the recipients
 # the server refused while it accepted the mail: the host drops smtplib's
-# answer; ``mail.mail._postprocess_sent_message`` reads it on the same cursor.
+# answer; ``mail.mail._postprocess_sent_message`` reads it in the same
+# transaction (a commit clears ``cr.cache``; the host commits each mail).
 REFUSED_KEY = "equisis_mail_refused"
 # Key of ``cr.cache`` where ``mail.mail`` names the mail of the addon it is
 # handing to SMTP: its hand-off is committed before the SMTP transaction.
 HANDOFF_KEY = "equisis_mail_handoff"
 
 
-def _handing_over(env, send_message, refused):
+def _handing_over(env, send_message):
     def send_message_handing_over(message, *args, **kwargs):
+        refused = env.cr.cache.setdefault(REFUSED_KEY, {})
         mail_id = env.cr.cache.get(HANDOFF_KEY)
         if mail_id:
             env["equisis.mail.handoff"]._equisis_hand(mail_id)
@@ -64,11 +66,7 @@ class IrMailServer(models.Model):
                 )
             ) from error
         if connection is not None:
-            connection.send_message = _handing_over(
-                self.env,
-                connection.send_message,
-                self.env.cr.cache.setdefault(REFUSED_KEY, {}),
-            )
+            connection.send_message = _handing_over(self.env, connection.send_message)
         return connection
 
     @api.model

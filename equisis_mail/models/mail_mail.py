@@ -18,6 +18,20 @@ _logger = logging.getLogger(__name__)
 RETENTION_PARAM = "equisis_mail.sent_mail_retention_days"
 RETENTION_DAYS = 7
 GC_BATCH = 1000
+# Mails whose outcomes are recorded together, after their commit, while a
+# ``send`` delivers many: the context key of their ``_Waiting`` ids.
+RECORD_KEY = "equisis_mail_to_record"
+RECORD_BATCH = 50
+
+
+class _Waiting:
+    """Ids of the mails a ``send`` delivered whose outcome is not recorded
+    yet. In the context, not in ``cr.cache``, which each commit clears."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self):
+        self.ids = []
 
 
 class MailMail(models.Model):
@@ -106,11 +120,21 @@ class MailMail(models.Model):
                 held = ours.filtered(lambda mail: mail._equisis_take())
             held.invalidate_recordset(["state"])
             mails = (self - ours) | held.filtered(lambda mail: mail.state == "outgoing")
-        return super(MailMail, mails).send(
-            auto_commit=auto_commit,
-            raise_exception=raise_exception,
-            post_send_callback=post_send_callback,
-        )
+        if RECORD_KEY in self.env.context:
+            return super(MailMail, mails).send(
+                auto_commit=auto_commit,
+                raise_exception=raise_exception,
+                post_send_callback=post_send_callback,
+            )
+        waiting = _Waiting()
+        try:
+            return super(MailMail, mails.with_context(**{RECORD_KEY: waiting})).send(
+                auto_commit=auto_commit,
+                raise_exception=raise_exception,
+                post_send_callback=post_send_callback,
+            )
+        finally:
+            self._equisis_record_after_commit(waiting.ids)
 
     def _send(
         self,
@@ -275,14 +299,16 @@ class MailMail(models.Model):
             )
             if modules.module.current_test:
                 ours._equisis_record()
+            elif isinstance(self.env.context.get(RECORD_KEY), _Waiting):
+                # Inside ``send``: recorded together, every RECORD_BATCH
+                # mails and when it ends.
+                waiting = self.env.context[RECORD_KEY]
+                waiting.ids.extend(ours.ids)
+                if len(waiting.ids) >= RECORD_BATCH:
+                    self._equisis_record_after_commit(waiting.ids)
+                    waiting.ids = []
             else:
-                mail_ids, dbname = ours.ids, self.env.cr.dbname
-
-                @self.env.cr.postcommit.add
-                def record():
-                    with Registry(dbname).cursor() as cr:
-                        env = api.Environment(cr, SUPERUSER_ID, {})
-                        env["mail.mail"].browse(mail_ids)._equisis_record()
+                self._equisis_record_after_commit(ours.ids)
 
         return super()._postprocess_sent_message(
             success_pids,
@@ -290,6 +316,20 @@ class MailMail(models.Model):
             failure_reason=failure_reason,
             failure_type=failure_type,
         )
+
+    def _equisis_record_after_commit(self, mail_ids):
+        """Record these mails' outcomes once their state is committed, on a
+        cursor of their own (what a process that dies first leaves is
+        recorded by the background run)."""
+        if not mail_ids:
+            return
+        dbname = self.env.cr.dbname
+
+        @self.env.cr.postcommit.add
+        def record():
+            with Registry(dbname).cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["mail.mail"].browse(mail_ids)._equisis_record()
 
     def _equisis_record(self):
         """Record these mails' outcomes on their documents, and tell the

@@ -162,6 +162,7 @@ class TestSendingAtTheSameInstant(BaseCase):
         "equisis.mail.send",
         "equisis.mail.queue",
         "equisis.mail.handoff",
+        "ir.cron.progress",
         "mail.mail",
         "mail.message",
         "ir.attachment",
@@ -535,6 +536,32 @@ class TestSendingAtTheSameInstant(BaseCase):
                 .id
             )
 
+    def test_refusals_kept_for_every_mail_of_a_session_that_commits(self):
+        """Odoo's queue and the addon deliver committing after each mail,
+        which clears what the cursor kept: the recipients the server
+        refused for the second mail of the session are still noted."""
+        ann = self.user_ids[0]
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        mail_ids = [self._outgoing_mail(ann, move_id) for move_id in move_ids]
+        self.smtp.refuse_recipient("gone@concurrent.example.com")
+        with self.registry.cursor() as cr:
+            mail = api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].browse(
+                mail_ids[1]
+            )
+            mail.email_to += ", gone@concurrent.example.com"
+        with (
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["mail.mail"].browse(mail_ids).send(auto_commit=True)
+        with self.registry.cursor() as cr:
+            mails = api.Environment(cr, SUPERUSER_ID, {})["mail.mail"].browse(mail_ids)
+            self.assertEqual(mails.mapped("state"), ["sent", "sent"])
+            self.assertFalse(mails[0].equisis_refused)
+            self.assertIn("gone@concurrent.example.com", mails[1].equisis_refused)
+        self.assertEqual(len(self.smtp.received), 2)
+
     def test_two_processes_sending_through_one_personal_server(self):
         """Two processes deliver two different mails through the same
         personal server at the same instant. The host counts both on the
@@ -606,17 +633,26 @@ class TestSendingAtTheSameInstant(BaseCase):
                 any("tax authority unreachable" in str(note) for note in notes), notes
             )
 
-    def test_one_background_job_that_stops_when_the_queue_is_empty(self):
-        """One scheduled action does the background work; a run with nothing
-        to take leaves no trigger behind, so no cron thread spins."""
+    def test_background_lanes_that_stop_when_the_queue_is_empty(self):
+        """Two scheduled actions do the background work, one per default
+        cron thread; a run with nothing to take leaves no trigger behind, so
+        no cron thread spins."""
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             crons = env["ir.cron"].search(
                 [("model_id.model", "=", "equisis.mail.service")]
             )
-            self.assertEqual(crons, env.ref("equisis_mail.ir_cron_equisis_send"))
-            env["ir.cron.trigger"].search([("cron_id", "=", crons.id)]).unlink()
+            self.assertEqual(
+                crons,
+                env.ref("equisis_mail.ir_cron_equisis_send")
+                | env.ref("equisis_mail.ir_cron_equisis_send_lane"),
+            )
+            env["ir.cron.trigger"].search([("cron_id", "in", crons.ids)]).unlink()
         self._run_background()
+        with self.registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})[
+                "equisis.mail.service"
+            ]._cron_send_lane()
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             self.assertFalse(
@@ -624,3 +660,114 @@ class TestSendingAtTheSameInstant(BaseCase):
                     [("cron_id.model_id.model", "=", "equisis.mail.service")]
                 )
             )
+
+    def _set_chunk_size(self, size):
+        with self.registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["ir.config_parameter"].set_param(
+                "equisis_mail.chunk_size", size
+            )
+
+    def test_two_lanes_at_once_mail_each_document_once(self):
+        """Both lanes run at the same instant, as Odoo's two default cron
+        threads do: each takes chunks of its own, and together they mail
+        each document once. Chunks of 2 documents here, so that 4 make a
+        chunk per lane."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(4)]
+        self._queue(self.user_ids[0], move_ids)
+        self._set_chunk_size(2)
+        self.addCleanup(self._set_chunk_size, 50)
+        service_class = self.registry["equisis.mail.service"]
+        original = service_class._send_entries
+        senders = []
+
+        def send_entries(service, entries):
+            senders.append((threading.current_thread().name, len(entries)))
+            return original(service, entries)
+
+        self.smtp.state.data_delay = 0.5
+        with patch.object(service_class, "_send_entries", send_entries):
+            errors = self._at_the_same_instant(
+                lambda env: env["equisis.mail.service"]._cron_send(),
+                lambda env: env["equisis.mail.service"]._cron_send_lane(),
+            )
+        self.assertFalse(errors)
+        self.assertEqual(len({name for name, _count in senders}), 2, senders)
+        self.assertEqual(sum(count for _name, count in senders), 4, senders)
+        # Both lanes deliver through Ann's personal server: the one that
+        # cannot count its mails on the server's row leaves them to the
+        # host's queue, which runs later.
+        with (
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            outgoing = env["mail.mail"].search(
+                [("equisis_res_id", "in", move_ids), ("state", "=", "outgoing")]
+            )
+            env["mail.mail"].process_email_queue(email_ids=outgoing.ids)
+        self.assertEqual(len(self.smtp.received), 4)
+        for move_id in move_ids:
+            self.assertEqual(self._mails(move_id), (["sent"], True))
+
+    def test_lane_does_not_mail_what_the_other_took_after_its_commit(self):
+        """A chunk of two senders' documents: the first lane commits the
+        first sender's mails, which releases its hold on the others; the
+        second lane takes and mails those meanwhile. The first lane then
+        leaves them: each document is mailed once."""
+        ann, ben = self.user_ids
+        ann_moves = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        ben_moves = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        self._queue(ann, ann_moves)
+        self._queue(ben, ben_moves)
+        service_class = self.registry["equisis.mail.service"]
+        original = service_class._make_as
+        first_lane = {}
+        paused, other_lane_done = threading.Event(), threading.Event()
+
+        def make_as(service, author, company, entry_by_record):
+            mails = original(service, author, company, entry_by_record)
+            first = threading.current_thread() is first_lane.get("thread")
+            if first and not paused.is_set():
+                paused.set()
+                other_lane_done.wait(60)
+            return mails
+
+        def run_first_lane(env):
+            first_lane["thread"] = threading.current_thread()
+            env["equisis.mail.service"]._cron_send()
+
+        def run_second_lane(env):
+            paused.wait(60)
+            try:
+                env["equisis.mail.service"]._cron_send_lane()
+            finally:
+                other_lane_done.set()
+
+        with patch.object(service_class, "_make_as", make_as):
+            errors = self._at_the_same_instant(run_first_lane, run_second_lane)
+        self.assertFalse(errors)
+        self.assertTrue(paused.is_set())
+        self.assertEqual(len(self.smtp.received), 4)
+        for move_id in ann_moves + ben_moves:
+            self.assertEqual(self._mails(move_id), (["sent"], True))
+
+    def test_lane_with_nothing_to_take_reports_nothing_left(self):
+        """While the other lane holds every queued document, a lane's run
+        reports nothing left to Odoo's cron, which would otherwise call it
+        again at once, in a loop, as long as the other lane works."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        self._queue(self.user_ids[0], move_ids)
+        with self.registry.cursor() as holder:
+            holder.execute("SELECT id FROM equisis_mail_queue FOR UPDATE")
+            self.assertEqual(len(holder.fetchall()), 2)
+            with self.registry.cursor() as cr:
+                lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+                    "equisis_mail.ir_cron_equisis_send_lane"
+                )
+                env = api.Environment(cr, SUPERUSER_ID, {"cron_id": lane.id})
+                cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
+                cron.env["equisis.mail.service"]._cron_send_lane()
+                self.assertEqual((progress.done, progress.remaining), (0, 0))
+            self.assertFalse(self.smtp.received)
+        self._run_background()
+        self.assertEqual(len(self.smtp.received), 2)
