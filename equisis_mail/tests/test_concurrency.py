@@ -724,7 +724,12 @@ class TestSendingAtTheSameInstant(BaseCase):
         first_lane = {}
         paused, other_lane_done = threading.Event(), threading.Event()
 
+        made_by_lane = {}
+
         def make_as(service, author, company, entry_by_record):
+            made_by_lane.setdefault(threading.current_thread().name, set()).update(
+                entry.id for entry in entry_by_record.values()
+            )
             mails = original(service, author, company, entry_by_record)
             first = threading.current_thread() is first_lane.get("thread")
             if first and not paused.is_set():
@@ -747,7 +752,17 @@ class TestSendingAtTheSameInstant(BaseCase):
             errors = self._at_the_same_instant(run_first_lane, run_second_lane)
         self.assertFalse(errors)
         self.assertTrue(paused.is_set())
+        first, second = made_by_lane.values()
+        self.assertEqual(len(first | second), 4, made_by_lane)
+        self.assertFalse(first & second, made_by_lane)
         self.assertEqual(len(self.smtp.received), 4)
+        with self.registry.cursor() as cr:
+            moves = api.Environment(cr, SUPERUSER_ID, {})["account.move"].browse(
+                ann_moves + ben_moves
+            )
+            self.assertEqual(set(moves.mapped("equisis_mail_state")), {"sent"})
+            notes = moves.message_ids.mapped("body")
+            self.assertFalse([note for note in notes if "not sent" in str(note)])
         for move_id in ann_moves + ben_moves:
             self.assertEqual(self._mails(move_id), (["sent"], True))
 
