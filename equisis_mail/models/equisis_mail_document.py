@@ -247,6 +247,15 @@ class EquisisMailDocument(models.AbstractModel):
         """The host's report for this document's mail."""
         raise NotImplementedError
 
+    @api.model
+    def _equisis_report(self, xmlid):
+        """The report of this external id, from Odoo's cached id lookup:
+        ``env.ref`` checks that the record exists, a query per call, and a
+        window asks once per document."""
+        return self.env["ir.actions.report"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=True)
+        )
+
     def _equisis_is_sent(self):
         """Whether the host considers this document sent: for orders, their
         "sent" state (quotation or RFQ sent)."""

@@ -120,7 +120,7 @@ class MailMail(models.Model):
                 held = ours.filtered(lambda mail: mail._equisis_take())
             held.invalidate_recordset(["state"])
             mails = (self - ours) | held.filtered(lambda mail: mail.state == "outgoing")
-        if RECORD_KEY in self.env.context:
+        if isinstance(self.env.context.get(RECORD_KEY), _Waiting):
             return super(MailMail, mails).send(
                 auto_commit=auto_commit,
                 raise_exception=raise_exception,
@@ -319,8 +319,8 @@ class MailMail(models.Model):
 
     def _equisis_record_after_commit(self, mail_ids):
         """Record these mails' outcomes once their state is committed, on a
-        cursor of their own (what a process that dies first leaves is
-        recorded by the background run)."""
+        cursor of their own. What a process that dies first, or a rollback
+        after them, leaves unrecorded, the background run records."""
         if not mail_ids:
             return
         dbname = self.env.cr.dbname
