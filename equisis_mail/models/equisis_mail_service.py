@@ -485,20 +485,24 @@ class EquisisMailService(models.AbstractModel):
     @api.model
     def _send_queue(self):
         """Send chunks of the queue until it is empty or the run's time is
-        up. Chunks another lane holds are its own: when only those are left,
-        this run reports nothing left, so that Odoo does not call it again
-        at once."""
+        up, and at least one: Odoo calls a scheduled action that reports
+        progress up to 10 times in a row, but a call that does nothing ends
+        the run, and the next waits for a cron thread to wake up (up to a
+        minute). Chunks another lane holds are its own: when only those are
+        left, this run reports nothing left, so that Odoo does not call it
+        again at once."""
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
-        time_left = Cron._commit_progress(remaining=Queue.search_count([]))
-        while time_left > 0:
+        Cron._commit_progress(remaining=Queue.search_count([]))
+        while True:
             entries = self._claim_chunk()
             if not entries:
                 Cron._commit_progress(remaining=0)
                 break
             count = len(entries)
             self._send_entries(entries)
-            time_left = Cron._commit_progress(count)
+            if Cron._commit_progress(count) <= 0:
+                break
 
     @api.model
     def _claim_chunk(self):

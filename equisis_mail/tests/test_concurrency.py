@@ -766,6 +766,28 @@ class TestSendingAtTheSameInstant(BaseCase):
         for move_id in ann_moves + ben_moves:
             self.assertEqual(self._mails(move_id), (["sent"], True))
 
+    def test_run_called_again_after_its_time_sends_a_chunk(self):
+        """Odoo calls a scheduled action that reports progress again, up to
+        10 times, after its 10 seconds are up: each call sends a chunk. A
+        call that sent nothing would end the run, and the next would wait
+        for a cron thread to wake up, up to a minute."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        self._queue(self.user_ids[0], move_ids)
+        with (
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+                "equisis_mail.ir_cron_equisis_send_lane"
+            )
+            env = api.Environment(
+                cr, SUPERUSER_ID, {"cron_id": lane.id, "cron_end_time": 0}
+            )
+            cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
+            cron.env["equisis.mail.service"]._cron_send_lane()
+            self.assertEqual((progress.done, progress.remaining), (2, 0))
+        self.assertEqual(len(self.smtp.received), 2)
+
     def test_lane_with_nothing_to_take_reports_nothing_left(self):
         """While the other lane holds every queued document, a lane's run
         reports nothing left to Odoo's cron, which would otherwise call it
