@@ -675,7 +675,8 @@ class TestSendingAtTheSameInstant(BaseCase):
         move_ids = [self._make_invoice(legal_pdf=True) for _ in range(4)]
         self._queue(self.user_ids[0], move_ids)
         self._set_chunk_size(2)
-        self.addCleanup(self._set_chunk_size, 50)
+        # Committed: removed after, so that the default applies again.
+        self.addCleanup(self._set_chunk_size, False)
         service_class = self.registry["equisis.mail.service"]
         original = service_class._send_entries
         senders = []
