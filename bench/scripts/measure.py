@@ -196,8 +196,8 @@ def addon_send():
     return end
 
 
-def host_send():
-    before = Counter.received
+def host_click():
+    """Send the invoices with the host's batch Print & Send."""
     wizard = (
         env["account.move.send.batch.wizard"]
         .with_context(active_model="account.move", active_ids=moves.ids)
@@ -205,6 +205,11 @@ def host_send():
     )
     wizard.action_send_and_print()
     env.cr.commit()
+
+
+def host_send():
+    before = Counter.received
+    host_click()
     clicked["queries"] = env.cr.sql_log_count
     # The batch leaves its mails to Odoo's mail queue, which runs hourly:
     # it is run as soon as the batch is done, as if it ran then.
@@ -222,13 +227,7 @@ def host_send():
 def host_send_inline():
     """The host's batch, its scheduled action run by this shell (for the
     PDF comparison, where no cron thread runs)."""
-    wizard = (
-        env["account.move.send.batch.wizard"]
-        .with_context(active_model="account.move", active_ids=moves.ids)
-        .create({"move_ids": [(6, 0, moves.ids)]})
-    )
-    wizard.action_send_and_print()
-    env.cr.commit()
+    host_click()
     Move = env["account.move"]
     while Move.search_count([("sending_data", "!=", False)]):
         Move._cron_account_move_send(job_count=10)
