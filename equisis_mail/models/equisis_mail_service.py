@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import math
+import time
 from collections import defaultdict
 
 import psycopg2
@@ -30,6 +31,10 @@ LANES = ("equisis_mail.ir_cron_equisis_send", "equisis_mail.ir_cron_equisis_send
 # A queue shorter than a chunk per lane is shared between the lanes, in
 # chunks of at least this many documents.
 MIN_CHUNK = 10
+# A lane's run takes no new chunk after this many seconds past the time Odoo
+# gives it (10 s): Odoo restarts a server whose cron thread runs longer than
+# its limit_time_real (120 s by default), and kills such a cron worker.
+RUN_OVERTIME = 50
 # A mail of this addon still outgoing after this long was left by a process
 # that died after committing it: the background run delivers it. Taking a
 # mail is safe at any time (``mail.mail._equisis_take``); the delay only
@@ -486,14 +491,20 @@ class EquisisMailService(models.AbstractModel):
     def _send_queue(self):
         """Send chunks of the queue until it is empty or the run's time is
         up, and at least one: Odoo calls a scheduled action that reports
-        progress up to 10 times in a row, but a call that does nothing ends
-        the run, and the next waits for a cron thread to wake up (up to a
-        minute). Chunks another lane holds are its own: when only those are
-        left, this run reports nothing left, so that Odoo does not call it
-        again at once."""
+        progress up to 10 times in a row, and a call that does nothing ends
+        the run. A run past its overtime ends, and calls the lane again at
+        once: Odoo would leave the rest until a cron thread wakes up, up to a
+        minute later. Chunks another lane holds are its own: when only those
+        are left, this run reports nothing left, so that Odoo does not call
+        it again at once."""
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
         Cron._commit_progress(remaining=Queue.search_count([]))
+        end = self.env.context.get("cron_end_time")
+        if end is not None and time.monotonic() > end + RUN_OVERTIME:
+            # Odoo's trigger wakes the cron threads once this run is over.
+            Cron.browse(self.env.context.get("cron_id")).sudo()._trigger()
+            return
         while True:
             entries = self._claim_chunk()
             if not entries:

@@ -3,9 +3,10 @@
 """Two users sending the same invoice: one mail, and a clear refusal."""
 
 import threading
+import time
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.service.model import retrying
@@ -163,6 +164,7 @@ class TestSendingAtTheSameInstant(BaseCase):
         "equisis.mail.queue",
         "equisis.mail.handoff",
         "ir.cron.progress",
+        "ir.cron.trigger",
         "mail.mail",
         "mail.message",
         "ir.attachment",
@@ -781,12 +783,45 @@ class TestSendingAtTheSameInstant(BaseCase):
             lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
                 "equisis_mail.ir_cron_equisis_send_lane"
             )
+            # The run's 10 seconds are just over.
             env = api.Environment(
-                cr, SUPERUSER_ID, {"cron_id": lane.id, "cron_end_time": 0}
+                cr,
+                SUPERUSER_ID,
+                {"cron_id": lane.id, "cron_end_time": time.monotonic() - 1},
             )
             cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
             cron.env["equisis.mail.service"]._cron_send_lane()
             self.assertEqual((progress.done, progress.remaining), (2, 0))
+        self.assertEqual(len(self.smtp.received), 2)
+
+    def test_long_run_ends_and_calls_its_lane_again_at_once(self):
+        """A run far past its time takes no new chunk, so that no cron
+        thread outlives Odoo's time limit (the server restarts then), and
+        leaves a trigger for its lane: Odoo's cron threads wake up at its
+        end instead of up to a minute later."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        self._queue(self.user_ids[0], move_ids)
+        with self.registry.cursor() as cr:
+            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+                "equisis_mail.ir_cron_equisis_send_lane"
+            )
+            cr.execute(SQL("DELETE FROM ir_cron_trigger WHERE cron_id = %s", lane.id))
+            env = api.Environment(
+                cr,
+                SUPERUSER_ID,
+                {"cron_id": lane.id, "cron_end_time": time.monotonic() - 100},
+            )
+            cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
+            cron.env["equisis.mail.service"]._cron_send_lane()
+            self.assertEqual((progress.done, progress.remaining), (0, 2))
+        self.assertFalse(self.smtp.received)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            triggers = env["ir.cron.trigger"].search(
+                [("cron_id", "=", lane.id), ("call_at", "<=", fields.Datetime.now())]
+            )
+            self.assertTrue(triggers)
+        self._run_background()
         self.assertEqual(len(self.smtp.received), 2)
 
     def test_lane_with_nothing_to_take_reports_nothing_left(self):
