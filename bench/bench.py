@@ -669,7 +669,8 @@ def write_results(path, rows, runs, seconds, per_invoice=None):
     print(table)
     Path(path).write_text(
         "# Benchmark: equisis_mail against Odoo's batch Print & Send\n\n"
-        f"Produced by `make bench` (`bench/bench.py`), median of {runs} runs, "
+        f"Produced by `python3 bench/bench.py {' '.join(sys.argv[1:])}`, "
+        f"median of {runs} runs, "
         f"{seconds / 60:.0f} minutes in all.\n\n"
         f"Machine: {machine()}.\n\n"
         "`ratio` is addon / host with Odoo's defaults (`report.print_delay` "
