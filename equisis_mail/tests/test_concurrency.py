@@ -769,6 +769,23 @@ class TestSendingAtTheSameInstant(BaseCase):
         for move_id in ann_moves + ben_moves:
             self.assertEqual(self._mails(move_id), (["sent"], True))
 
+    def _run_lane_as_cron(self, cr, end_time=None):
+        """Call the second lane as Odoo's cron does, with its progress (and
+        the end of its run's time, when given).
+
+        :return: its ir.cron.progress
+        """
+        lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+            "equisis_mail.ir_cron_equisis_send_lane"
+        )
+        context = {"cron_id": lane.id}
+        if end_time is not None:
+            context["cron_end_time"] = end_time
+        env = api.Environment(cr, SUPERUSER_ID, context)
+        cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
+        cron.env["equisis.mail.service"]._cron_send_lane()
+        return progress
+
     def test_run_called_again_after_its_time_sends_a_chunk(self):
         """Odoo calls a scheduled action that reports progress again, up to
         10 times, after its 10 seconds are up: each call sends a chunk. A
@@ -780,17 +797,8 @@ class TestSendingAtTheSameInstant(BaseCase):
             self.registry.cursor() as cr,
             real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
         ):
-            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
-                "equisis_mail.ir_cron_equisis_send_lane"
-            )
             # The run's 10 seconds are just over.
-            env = api.Environment(
-                cr,
-                SUPERUSER_ID,
-                {"cron_id": lane.id, "cron_end_time": time.monotonic() - 1},
-            )
-            cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
-            cron.env["equisis.mail.service"]._cron_send_lane()
+            progress = self._run_lane_as_cron(cr, time.monotonic() - 1)
             self.assertEqual((progress.done, progress.remaining), (2, 0))
         self.assertEqual(len(self.smtp.received), 2)
 
@@ -806,13 +814,7 @@ class TestSendingAtTheSameInstant(BaseCase):
                 "equisis_mail.ir_cron_equisis_send_lane"
             )
             cr.execute(SQL("DELETE FROM ir_cron_trigger WHERE cron_id = %s", lane.id))
-            env = api.Environment(
-                cr,
-                SUPERUSER_ID,
-                {"cron_id": lane.id, "cron_end_time": time.monotonic() - 100},
-            )
-            cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
-            cron.env["equisis.mail.service"]._cron_send_lane()
+            progress = self._run_lane_as_cron(cr, time.monotonic() - 100)
             self.assertEqual((progress.done, progress.remaining), (0, 2))
         self.assertFalse(self.smtp.received)
         with self.registry.cursor() as cr:
@@ -834,12 +836,7 @@ class TestSendingAtTheSameInstant(BaseCase):
             holder.execute("SELECT id FROM equisis_mail_queue FOR UPDATE")
             self.assertEqual(len(holder.fetchall()), 2)
             with self.registry.cursor() as cr:
-                lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
-                    "equisis_mail.ir_cron_equisis_send_lane"
-                )
-                env = api.Environment(cr, SUPERUSER_ID, {"cron_id": lane.id})
-                cron, progress = env["ir.cron"].browse(lane.id)._add_progress()
-                cron.env["equisis.mail.service"]._cron_send_lane()
+                progress = self._run_lane_as_cron(cr)
                 self.assertEqual((progress.done, progress.remaining), (0, 0))
             self.assertFalse(self.smtp.received)
         self._run_background()
