@@ -54,5 +54,6 @@ class TestQueueJobEngine(EquisisSendCase):
             trap.assert_jobs_count(1)
             with real_delivery(self.env), cron_progress_without_commit(self.env):
                 self.env["equisis.mail.service"]._cron_send()
+                self.env["equisis.mail.service"]._cron_send_lane()
             self.assertFalse(self.smtp.received)
             self.assertEqual(move.equisis_mail_state, "queued")
