@@ -15,7 +15,7 @@ class AccountMove(models.Model):
         return self.move_type
 
     def _equisis_default_report(self):
-        return self._equisis_report("account.account_invoices")
+        return self._equisis_report_by_xmlid("account.account_invoices")
 
     def _equisis_is_sent(self):
         return self.is_move_sent

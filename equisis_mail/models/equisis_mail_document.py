@@ -248,7 +248,7 @@ class EquisisMailDocument(models.AbstractModel):
         raise NotImplementedError
 
     @api.model
-    def _equisis_report(self, xmlid):
+    def _equisis_report_by_xmlid(self, xmlid):
         """The report of this external id, from Odoo's cached id lookup:
         ``env.ref`` checks that the record exists, a query per call, and a
         window asks once per document."""

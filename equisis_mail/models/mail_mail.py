@@ -120,21 +120,19 @@ class MailMail(models.Model):
                 held = ours.filtered(lambda mail: mail._equisis_take())
             held.invalidate_recordset(["state"])
             mails = (self - ours) | held.filtered(lambda mail: mail.state == "outgoing")
-        if isinstance(self.env.context.get(RECORD_KEY), _Waiting):
+        outermost = not isinstance(self.env.context.get(RECORD_KEY), _Waiting)
+        if outermost:
+            waiting = _Waiting()
+            mails = mails.with_context(**{RECORD_KEY: waiting})
+        try:
             return super(MailMail, mails).send(
                 auto_commit=auto_commit,
                 raise_exception=raise_exception,
                 post_send_callback=post_send_callback,
             )
-        waiting = _Waiting()
-        try:
-            return super(MailMail, mails.with_context(**{RECORD_KEY: waiting})).send(
-                auto_commit=auto_commit,
-                raise_exception=raise_exception,
-                post_send_callback=post_send_callback,
-            )
         finally:
-            self._equisis_record_after_commit(waiting.ids)
+            if outermost:
+                self._equisis_record_after_commit(waiting.ids)
 
     def _send(
         self,

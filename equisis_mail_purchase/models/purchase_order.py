@@ -20,8 +20,8 @@ class PurchaseOrder(models.Model):
         """The report the host's own mail carries: the RFQ's while it is
         one, the order's once confirmed."""
         if self.state in RFQ_STATES:
-            return self._equisis_report("purchase.report_purchase_quotation")
-        return self._equisis_report("purchase.action_report_purchase_order")
+            return self._equisis_report_by_xmlid("purchase.report_purchase_quotation")
+        return self._equisis_report_by_xmlid("purchase.action_report_purchase_order")
 
     def _equisis_mark_sent(self, mails):
         # The host's own step for a mailed RFQ (``print_quotation`` and the

@@ -15,7 +15,7 @@ class SaleOrder(models.Model):
         return "sale_order"
 
     def _equisis_default_report(self):
-        return self._equisis_report("sale.action_report_saleorder")
+        return self._equisis_report_by_xmlid("sale.action_report_saleorder")
 
     def _equisis_mark_sent(self, mails):
         self.filtered(lambda order: order.state == "draft").action_quotation_sent()
