@@ -1,6 +1,10 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import math
+
 from odoo import api, models
+
+from odoo.addons.equisis_mail.models.equisis_mail_service import LANES, MIN_CHUNK
 
 CHANNEL = "root.equisis_mail"
 
@@ -14,7 +18,11 @@ class EquisisMailService(models.AbstractModel):
 
     @api.model
     def _schedule(self, entries):
-        size = self._chunk_size()
+        """One job per chunk; a batch shorter than two chunks is shared
+        between two jobs, as between the scheduled action's two lanes, so
+        that two workers render it at once."""
+        share = math.ceil(len(entries) / len(LANES))
+        size = min(self._chunk_size(), max(share, MIN_CHUNK))
         for start in range(0, len(entries), size):
             chunk = entries[start : start + size]
             self.sudo().with_delay(
@@ -30,7 +38,8 @@ class EquisisMailService(models.AbstractModel):
 
         A job run again (queue_job retries one whose worker died) finds only
         the entries still queued: a document whose mail was made has no
-        entry left.
+        entry left. The job commits as it goes, as the scheduled action does
+        (its job function allows commits).
         """
         # The job runs as the user who queued it; each mail is made with its
         # sender's rights below, the bookkeeping is the service's own.

@@ -7,6 +7,8 @@ from odoo.addons.equisis_mail.tests.common import (
     cron_progress_without_commit,
     real_delivery,
 )
+from odoo.addons.queue_job.controllers.main import RunJobController
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 
@@ -35,7 +37,9 @@ class TestQueueJobEngine(EquisisSendCase):
             self.assertFalse(self.smtp.received)
             self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
             jobs = list(trap.enqueued_jobs)
-            with real_delivery(self.env), cron_progress_without_commit(self.env):
+            # A job runs on a cursor of its own (its function allows
+            # commits): here, one on this test's transaction.
+            with self.enter_registry_test_mode(), real_delivery(self.env):
                 trap.perform_enqueued_jobs()
                 # A job run again after its worker died mails nothing twice.
                 for job in jobs:
@@ -45,6 +49,37 @@ class TestQueueJobEngine(EquisisSendCase):
         moves.invalidate_recordset()
         self.assertEqual(set(moves.mapped("equisis_mail_state")), {"sent"})
         self.assertTrue(all(moves.mapped("is_move_sent")))
+
+    def test_job_run_by_queue_job_runner_commits_and_sends(self):
+        """The runner forbids commits in a job unless its function allows
+        them; the job commits each document's mail with its queue entry."""
+        partner = self.make_partner("Client", "client@example.com")
+        moves = self.make_invoice(partner) | self.make_invoice(partner)
+        self.send(self.open_wizard(moves))
+        (record,) = self.env["queue.job"].search(
+            [("channel", "=", "root.equisis_mail")]
+        )
+        # As the runner's HTTP request does, on this test's transaction.
+        with self.enter_registry_test_mode(), real_delivery(self.env):
+            job = Job.load(self.env, record.uuid)
+            RunJobController._runjob(self.env, job)
+        record.invalidate_recordset()
+        self.assertEqual(record.state, "done", record.exc_info)
+        self.assertEqual(len(self.smtp.received), 2)
+        moves.invalidate_recordset()
+        self.assertEqual(set(moves.mapped("equisis_mail_state")), {"sent"})
+
+    def test_batch_shorter_than_two_chunks_shared_by_two_jobs(self):
+        self.env["ir.config_parameter"].set_param("equisis_mail.chunk_size", 50)
+        partner = self.make_partner("Client", "client@example.com")
+        moves = self.env["account.move"]
+        for _index in range(30):
+            moves |= self.make_invoice(partner)
+        with trap_jobs() as trap:
+            self.send(self.open_wizard(moves))
+            self.assertEqual(
+                sorted(len(job.args[0]) for job in trap.enqueued_jobs), [15, 15]
+            )
 
     def test_scheduled_action_leaves_the_queue_to_the_jobs(self):
         partner = self.make_partner("Client", "client@example.com")
