@@ -497,17 +497,22 @@ class EquisisLetter(models.Model):
             for letter in letters:
                 letters_by_key.setdefault((company.id, letter.target), self.browse())
                 letters_by_key[(company.id, letter.target)] |= letter
+        # Hundreds of documents share a few targets and languages.
+        picked = {}
         for document in documents:
             company = company_of[document]
-            candidates = letters_by_key.get(
-                (company.id, document._equisis_letter_target()),
-                self.browse(),
-            )
-            result[document.id] = self._pick_by_language(
-                candidates,
+            key = (
+                company.id,
+                document._equisis_letter_target(),
                 (document._equisis_partner().lang or "").strip(),
-                company.partner_id.lang,
             )
+            if key not in picked:
+                picked[key] = self._pick_by_language(
+                    letters_by_key.get(key[:2], self.browse()),
+                    key[2],
+                    company.partner_id.lang,
+                )
+            result[document.id] = picked[key]
         return result
 
     @api.model

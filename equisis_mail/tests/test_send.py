@@ -683,6 +683,22 @@ class TestAccountantsMonday(EquisisSendCase):
         wizard.invalidate_recordset(["line_ids"])
         self.assertEqual(wizard.line_ids.move_id.ids, [red.id, sent.id, fresh.id])
 
+    def test_a_line_pointed_at_another_document_follows_it(self):
+        """The window reads its lines' documents once per transaction; a
+        line whose document is changed (over RPC) shows the new one."""
+        first = self.make_invoice(self.with_ref)
+        other = self.make_invoice(self.without_ref, post=False)
+        wizard = self.open_wizard(first)
+        line = wizard.line_ids
+        self.assertEqual(line._documents_by_line()[line], first)
+        line.write({"res_id": other.id, "move_id": other.id})
+        self.assertEqual(line._documents_by_line()[line], other)
+        self.assertEqual(line.document_name, other.display_name)
+        other.unlink()
+        self.assertFalse(line._documents_by_line()[line])
+        line.invalidate_recordset(["problem"])
+        self.assertEqual(line.problem, "The document no longer exists.")
+
     def test_send_window_columns_wrap(self):
         """Every column reads whole at 1366 px: long cells wrap."""
         arch = etree.fromstring(

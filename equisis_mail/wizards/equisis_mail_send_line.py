@@ -8,6 +8,9 @@ from odoo.tools import format_datetime
 
 from ..utils.addresses import split_recipients
 
+# The cursor's cache key of the lines' targets: {line id: (model, id)}.
+TARGETS_KEY = "equisis_mail_send_line_targets"
+
 
 class EquisisMailSendLine(models.TransientModel):
     """One mail of the send window: a document and its recipients."""
@@ -108,7 +111,7 @@ class EquisisMailSendLine(models.TransientModel):
         compute="_compute_report_id",
         string="PDF Report",
     )
-    pdf_name = fields.Char(compute="_compute_report_id", string="PDF")
+    pdf_name = fields.Char(compute="_compute_pdf_name", string="PDF")
     attachment_count = fields.Integer(
         compute="_compute_attachment_count", string="Attachments"
     )
@@ -162,6 +165,13 @@ class EquisisMailSendLine(models.TransientModel):
                 vals["move_id"] = vals.get("res_id")
         return super().create(vals_list)
 
+    def write(self, vals):
+        if {"res_model", "res_id", "move_id"} & set(vals):
+            targets = self.env.cr.cache.get(TARGETS_KEY, {})
+            for line_id in self.ids:
+                targets.pop(line_id, None)
+        return super().write(vals)
+
     @api.constrains("res_model", "res_id", "move_id")
     def _check_document(self):
         document_models = self.env["equisis.mail.document"]._equisis_document_models()
@@ -197,17 +207,25 @@ class EquisisMailSendLine(models.TransientModel):
         )
 
     def _documents_by_line(self):
-        """Each line's document, looked up once per model."""
+        """Each line's document, looked up once per model.
+
+        A window's computes ask for them a dozen times: the lines' targets
+        are read once per transaction (``write`` forgets them), whether the
+        documents still exist each time.
+        """
+        targets = self.env.cr.cache.setdefault(TARGETS_KEY, {})
+        unknown = [line for line in self if line.id not in targets]
+        for line in unknown:
+            targets[line.id] = (line.res_model, line.res_id)
+        pairs = [(line, targets[line.id]) for line in self]
         existing = {
-            (document._name, document.id): document
-            for documents in self.env["equisis.mail.service"]
-            ._by_model((line.res_model, line.res_id) for line in self)
-            .values()
+            (model, document.id): document
+            for model, documents in self.env["equisis.mail.service"]
+            ._by_model(pair for _line, pair in pairs)
+            .items()
             for document in documents.exists()
         }
-        return {
-            line: existing.get((line.res_model, line.res_id), None) for line in self
-        }
+        return {line: existing.get(pair) for line, pair in pairs}
 
     def _documents_per_model(self):
         """The lines' existing documents, one recordset per model.
@@ -371,7 +389,7 @@ class EquisisMailSendLine(models.TransientModel):
         for line in self:
             document = documents[line]
             if not document:
-                line.report_id = line.pdf_name = False
+                line.report_id = False
                 continue
             wizard_form = line.wizard_id.print_form_id
             form = (
@@ -380,8 +398,18 @@ class EquisisMailSendLine(models.TransientModel):
                 else forms.get((line.res_model, line.res_id))
             )
             line.report_id = form.report_id or document._equisis_default_report()
-            line.pdf_name = line.report_id and document._equisis_report_filename(
-                line.report_id
+
+    @api.depends("report_id")
+    def _compute_pdf_name(self):
+        """Shown in a line's detail only: not made for every line when the
+        window opens."""
+        documents = self._documents_by_line()
+        for line in self:
+            document = documents[line]
+            line.pdf_name = (
+                document._equisis_report_filename(line.report_id)
+                if line.report_id and document
+                else False
             )
 
     @api.depends(
@@ -417,6 +445,13 @@ class EquisisMailSendLine(models.TransientModel):
         moves = self._documents_per_model().get("account.move")
         if not moves:
             return {}
+        # The print form each line renders: else the host looks its default
+        # up (``env.ref``, a query) for every invoice.
+        reports = {
+            line.res_id: line.report_id
+            for line in self
+            if line.res_model == "account.move"
+        }
         Send = self.env["account.move.send"]
         counts = {}
         for move in moves:
@@ -428,6 +463,7 @@ class EquisisMailSendLine(models.TransientModel):
                     move, sending_methods={"email"}
                 ),
                 extra_edis=Send._get_default_extra_edis(move),
+                pdf_report=reports.get(move.id) or None,
             ) + Send._get_invoice_extra_attachments_data(move)
             counts[("account.move", move.id)] = max(len(files), 1)
         return counts
@@ -584,8 +620,11 @@ class EquisisMailSendLine(models.TransientModel):
 
     def _rank(self):
         """Put red lines first, then documents sent already."""
+        ranks = defaultdict(list)
         for line in self:
-            line.display_rank = 0 if line.problem else 1 if line.already_sent else 2
+            ranks[0 if line.problem else 1 if line.already_sent else 2].append(line.id)
+        for rank, line_ids in ranks.items():
+            self.browse(line_ids).display_rank = rank
 
     @api.depends("res_model", "res_id")
     def _compute_sending_note(self):
