@@ -661,14 +661,24 @@ class EquisisMailService(models.AbstractModel):
             )
         else:
             service = self.with_user(author).with_company(company or author.company_id)
-            values_by_record = {}
-            for record, entry in entry_by_record.items():
-                try:
-                    service._check_request({record.with_env(service.env): entry.values})
-                except (AccessError, UserError, ValidationError) as error:
-                    errors[record] = str(error)
-                    continue
-                values_by_record[record.with_env(service.env)] = entry.values
+            values_by_record = {
+                record.with_env(service.env): entry.values
+                for record, entry in entry_by_record.items()
+            }
+            try:
+                service._check_request(values_by_record)
+            except (AccessError, UserError, ValidationError):
+                # Each document alone, to tell which may not go.
+                values_by_record = {}
+                for record, entry in entry_by_record.items():
+                    try:
+                        service._check_request(
+                            {record.with_env(service.env): entry.values}
+                        )
+                    except (AccessError, UserError, ValidationError) as error:
+                        errors[record] = str(error)
+                        continue
+                    values_by_record[record.with_env(service.env)] = entry.values
             if values_by_record:
                 mails, more_errors = service._prepare_mails(values_by_record)
                 errors.update(
@@ -683,11 +693,13 @@ class EquisisMailService(models.AbstractModel):
             mail.equisis_batch_id = batch_by_document.get(
                 (mail.equisis_model, mail.equisis_res_id)
             )
+        sent = self.env["equisis.mail.queue"].sudo()
         for record, entry in entry_by_record.items():
             if record in errors:
                 self._fail_entry(record, entry, errors[record])
             else:
-                entry.unlink()
+                sent |= entry
+        sent.unlink()
         self.env["ir.cron"]._commit_progress()
         return mails.with_env(self.env).sudo()
 

@@ -215,6 +215,37 @@ class TestNoMailAsSomeoneElse(SecurityCase):
         self.assertFalse(move.is_move_sent)
         self.assertIn("not sent", move.message_ids[:1].body, "the document says why")
 
+    def test_background_run_fails_only_the_document_its_sender_may_not_send(self):
+        """A chunk is checked as a whole; when that fails, each document
+        alone: the one with a file its sender may not read fails, the
+        other goes."""
+        bad, good = self.make_invoice(self.partner), self.make_invoice(self.partner)
+        report = self.env.ref("account.account_invoices").id
+        self.env["equisis.mail.queue"].with_user(self.mallory).sudo().create(
+            [
+                {
+                    "res_model": "account.move",
+                    "res_id": move.id,
+                    "values": {
+                        "email_to": ["outside@example.net"],
+                        "subject": "Invoice",
+                        "body": "<p>Hello</p>",
+                        "attachment_ids": annexes,
+                        "report_id": report,
+                        "bcc": False,
+                    },
+                }
+                for move, annexes in ((bad, self.secret.ids), (good, []))
+            ]
+        )
+        with real_delivery(self.env), cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
+        self.assertEqual(len(self.default_smtp.received), 1)
+        self.assertEqual(len(self.mails_from(self.mallory)), 1)
+        self.assertTrue(good.is_move_sent)
+        self.assertFalse(bad.is_move_sent)
+        self.assertIn("not sent", bad.message_ids[:1].body, "the document says why")
+
     def test_background_run_drops_nothing_silently_for_an_archived_sender(self):
         self.env["ir.config_parameter"].set_param(
             "equisis_mail.background_threshold", 1
