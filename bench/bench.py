@@ -58,6 +58,9 @@ ADDONS = BENCH / ".work" / "addons"
 # Invoices of the PDF comparison's database: Odoo's default batch.
 PDF_INVOICES = 80
 CASES = ("pdf", "send", "history")
+# With OCA's queue_job (issue 23): its path for Odoo, set by main.
+QUEUE_JOB = {"path": None}
+QUEUE_JOB_CHANNELS = "root:4,root.equisis_mail:2"
 # The history case: its invoices, its repetitions, its limit (issue 25).
 HISTORY_INVOICES = 100_000
 HISTORY_REPEAT = 9
@@ -66,7 +69,7 @@ HISTORY_LIMIT_S = 0.1
 ODOO_ENV = dict(os.environ)
 
 
-def odoo(odoo_bin, cluster, db, *args, subcommand=None, **kwargs):
+def odoo(odoo_bin, cluster, db, *args, subcommand=None, addons_path=None, **kwargs):
     kwargs.setdefault("env", ODOO_ENV)
     command = cluster.odoo_command(
         odoo_bin,
@@ -76,7 +79,7 @@ def odoo(odoo_bin, cluster, db, *args, subcommand=None, **kwargs):
         "0",
         *args,
         subcommand=subcommand,
-        addons_path=ADDONS,
+        addons_path=addons_path or ADDONS,
     )
     return subprocess.run(command, check=True, **kwargs)
 
@@ -113,10 +116,20 @@ class HttpServer:
     scheduled actions with Odoo's default cron threads (``cron_threads``
     None) or as many as given."""
 
-    def __init__(self, odoo_bin, cluster, db, port, cron_threads=None):
+    def __init__(
+        self, odoo_bin, cluster, db, port, cron_threads=None, queue_job_path=None
+    ):
         threads = (
             [] if cron_threads is None else ["--max-cron-threads", str(cron_threads)]
         )
+        addons_path, env = ADDONS, {}
+        if queue_job_path:
+            # queue_job as its README and equisis_mail_queue_job's set it up:
+            # its job runner, workers (Odoo's rule for 2 cores: 2 x 2 + 1),
+            # two chunks at once.
+            addons_path = f"{ADDONS},{queue_job_path}"
+            threads += ["--workers", "5", "--load", "base,web,queue_job"]
+            env["ODOO_QUEUE_JOB_CHANNELS"] = QUEUE_JOB_CHANNELS
         self.process = subprocess.Popen(
             cluster.odoo_command(
                 odoo_bin,
@@ -129,7 +142,7 @@ class HttpServer:
                 *threads,
                 "--log-level",
                 "warn",
-                addons_path=ADDONS,
+                addons_path=addons_path,
             ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -138,7 +151,7 @@ class HttpServer:
             # when a cron thread wakes up, up to a minute later; this Odoo
             # switch wakes them at once, for both: the figures compare the
             # work, not that wait.
-            env={**ODOO_ENV, "ODOO_NOTIFY_CRON_CHANGES": "1"},
+            env={**ODOO_ENV, "ODOO_NOTIFY_CRON_CHANGES": "1", **env},
         )
         if harness.wait_http(f"http://127.0.0.1:{port}/web/login", 120) != 200:
             self.stop()
@@ -173,11 +186,29 @@ def run_case(
             "ON CONFLICT (key) DO UPDATE SET value = '0'",
             database=db,
         )
+    queue_job_path = QUEUE_JOB["path"] if case == "addon_queue_job" else None
+    if queue_job_path:
+        odoo(
+            odoo_bin,
+            cluster,
+            db,
+            "--init",
+            "equisis_mail_queue_job",
+            "--stop-after-init",
+            "--log-level",
+            "warn",
+            addons_path=f"{ADDONS},{queue_job_path}",
+        )
     # The PDF comparison and a profile run the scheduled actions in the
     # shell; the send cases leave them to the server's cron threads.
     inline = case == "pdf" or os.environ.get("BENCH_PROFILE")
     server = HttpServer(
-        odoo_bin, cluster, db, http_port, cron_threads=0 if inline else None
+        odoo_bin,
+        cluster,
+        db,
+        http_port,
+        cron_threads=0 if inline else None,
+        queue_job_path=queue_job_path,
     )
     try:
         return shell(
@@ -246,6 +277,12 @@ def main():
         default="500",
         help="sizes where only the send window is measured",
     )
+    parser.add_argument(
+        "--queue-job-sizes",
+        default="50,200",
+        help="sizes where the addon is also measured with OCA's queue_job "
+        "(equisis_mail_queue_job) as its background engine",
+    )
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--output", default=str(BENCH / "RESULTS.md"))
     parser.add_argument(
@@ -274,11 +311,13 @@ def main():
     ODOO_ENV.update(harness.wkhtmltopdf_env(python)[0])
     (BENCH / ".work").mkdir(exist_ok=True)
     shutil.rmtree(ADDONS, ignore_errors=True)
-    shutil.copytree(
-        ROOT / "equisis_mail",
-        ADDONS / "equisis_mail",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for addon in ("equisis_mail", "equisis_mail_queue_job"):
+        shutil.copytree(
+            ROOT / addon, ADDONS / addon, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    queue_job_sizes = [int(size) for size in args.queue_job_sizes.split(",") if size]
+    if queue_job_sizes:
+        QUEUE_JOB["path"] = harness.queue_job_addons_path(python)
     shutil.rmtree(BENCH / ".work" / "scripts", ignore_errors=True)
     shutil.copytree(SCRIPTS, BENCH / ".work" / "scripts")
     http_port, smtp_port = harness.free_port(), harness.free_port()
@@ -328,6 +367,8 @@ def main():
                 size_cases = ("window", "addon", "host_tuned")
             else:
                 size_cases = ("window", "addon", "addon_tuned", "host", "host_tuned")
+            if size in queue_job_sizes and size in sizes and QUEUE_JOB["path"]:
+                size_cases += ("addon_queue_job",)
             for case in size_cases:
                 for run in range(args.runs):
                     harness.say(f"N={size}: {case}, run {run + 1}/{args.runs}")
@@ -628,6 +669,11 @@ def summarise(size, results, window_only=False):
                 if mails
                 else None,
                 "mails": m("addon", mails) if mails else None,
+                "cpu": m("addon", addon_key.replace("_s", "_cpu")) if mails else None,
+                "tuned_cpu": m("host_tuned", tuned_key.replace("_s", "_cpu"))
+                if tuned_key
+                else None,
+                "queue_job": m("addon_queue_job", addon_key) if mails else None,
             }
         )
     return rows
@@ -637,10 +683,16 @@ def write_results(path, rows, runs, seconds, per_invoice=None):
     header = (
         "| N | case | addon s | host s | ratio | addon tuned s | host tuned s "
         "| ratio tuned | addon / host tuned | queries per document | peak RSS MB "
-        "| SMTP connections | mails accepted | floor s | addon / floor |\n"
+        "| SMTP connections | mails accepted | floor s | addon / floor "
+        "| addon CPU s | host tuned CPU s | CPU floor s | CPU floor / host tuned "
+        "| queue_job s | queue_job / host tuned |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-        "| --- | --- | --- |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
     )
+
+    def cpu_floor(row):
+        """The addon's CPU time on all the cores: no run of it is shorter."""
+        return None if row["cpu"] is None else row["cpu"] / os.cpu_count()
 
     def floor(row):
         """wkhtmltopdf's own time for the fresh PDFs, on all the cores."""
@@ -654,7 +706,10 @@ def write_results(path, rows, runs, seconds, per_invoice=None):
         f"| {fmt(r['ratio_tuned'], 2)} | {fmt(r['ratio_mixed'], 2)} "
         f"| {fmt(r['queries_per_doc'], 1)} | {fmt(r['rss'], 0)} | {fmt(r['smtp'], 0)} "
         f"| {fmt(r['mails'], 0)} | {fmt(floor(r), 1)} "
-        f"| {fmt(ratio(r['addon'], floor(r)), 1)} |\n"
+        f"| {fmt(ratio(r['addon'], floor(r)), 1)} | {fmt(r['cpu'], 1)} "
+        f"| {fmt(r['tuned_cpu'], 1)} | {fmt(cpu_floor(r), 1)} "
+        f"| {fmt(ratio(cpu_floor(r), r['tuned']), 2)} | {fmt(r['queue_job'], 2)} "
+        f"| {fmt(ratio(r['queue_job'], r['tuned']), 2)} |\n"
         for r in rows
     )
     table = header + body
@@ -666,6 +721,19 @@ def write_results(path, rows, runs, seconds, per_invoice=None):
             "20 and of 80 of [PDF.md](PDF.md)), times N, divided by the cores; "
             "`addon / floor` says how far the addon is from it.\n"
         )
+    table += (
+        "\n`addon CPU s` and `host tuned CPU s` are the CPU time the send "
+        "took on the machine, from the click to the last mail accepted: the "
+        "shell that clicks (and runs the SMTP server), the Odoo server and its "
+        "processes, and the wkhtmltopdf runs they waited for. `CPU floor s` is "
+        f"the addon's CPU time over the {os.cpu_count()} cores: no run of the "
+        "addon's work can be shorter on this machine, and `CPU floor / host "
+        "tuned` is the ratio it would reach with every core busy all along.\n\n"
+        "`queue_job s`: the addon with OCA's `queue_job` as its background "
+        "engine (`equisis_mail_queue_job`), set up as its README says: "
+        f"`--workers 5` (Odoo's rule for 2 cores), channels `{QUEUE_JOB_CHANNELS}`, "
+        "the job runner loaded (`--load base,web,queue_job`).\n"
+    )
     print(table)
     Path(path).write_text(
         "# Benchmark: equisis_mail against Odoo's batch Print & Send\n\n"

@@ -91,24 +91,69 @@ clicked = {}
 
 def timed(function):
     """Seconds from the call to the end the function returns (the last
-    mail accepted, for a send), and the queries of this cursor for the
-    click itself."""
+    mail accepted, for a send), the queries of this cursor for the click
+    itself, and the CPU seconds all took meanwhile."""
     env.invalidate_all()
     clicked.clear()
     queries = env.cr.sql_log_count
+    cpu = cpu_seconds()
     start = time.perf_counter()
     end = function() or time.perf_counter()
-    return end - start, clicked.get("queries", env.cr.sql_log_count) - queries
+    seconds = end - start
+    used = cpu_seconds() - cpu
+    return seconds, clicked.get("queries", env.cr.sql_log_count) - queries, used
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds():
+    """The CPU time used so far by this shell (the click), the Odoo server
+    and its processes (cron workers, HTTP workers), and the programs they
+    ran and waited for (wkhtmltopdf): what both cores did for the send."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime + sum(server_processes().values()) / TICKS
 
 
 def server_peak_rss_mb():
-    """The peak memory of the Odoo server that did the work (VmHWM)."""
+    """The peak memory of the Odoo server that did the work (VmHWM), of
+    its largest process when it runs workers."""
+    peaks = [0]
+    for pid in server_processes():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        peaks += [
+            int(line.split()[1]) / 1024
+            for line in status.splitlines()
+            if line.startswith("VmHWM:")
+        ]
+    return max(peaks) or None
+
+
+def server_processes():
+    """The Odoo server's process and its descendants (its workers, the
+    programs they run): {pid: the CPU ticks it and its waited-for children
+    used}."""
     if not SERVER_PID:
-        return None
-    for line in Path(f"/proc/{SERVER_PID}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
+        return {}
+    parents, ticks = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        # utime, stime, and the same of the children it waited for
+        ticks[pid] = sum(int(value) for value in fields[11:15])
+    tree, todo = {}, [int(SERVER_PID)]
+    while todo:
+        pid = todo.pop()
+        tree[pid] = ticks.get(pid, 0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return tree
 
 
 def wait_for_mails(before, expected):
@@ -401,9 +446,11 @@ if CASE == "pdf":
     result["batches"] = compare_batches()
     result["pdf"] = compare_pdfs()
 elif CASE == "window":
-    result["window_s"], result["window_queries"] = timed(open_addon_window)
+    result["window_s"], result["window_queries"], _cpu = timed(open_addon_window)
     env.cr.rollback()
-    result["host_window_s"], result["host_window_queries"] = timed(open_host_window)
+    result["host_window_s"], result["host_window_queries"], _cpu = timed(
+        open_host_window
+    )
     env.cr.rollback()
 else:
     warm_up()
@@ -421,7 +468,7 @@ else:
             profiler = cProfile.Profile()
             profiler.enable()
         before = Counter.received
-        seconds, queries = timed(send)
+        seconds, queries, cpu = timed(send)
         mails["count"] = Counter.received - before
         if profile and CASE.startswith("addon"):
             profiler.disable()
@@ -433,6 +480,7 @@ else:
         )
         result[f"{key}_s"] = seconds
         result[f"{key}_queries"] = queries
+        result[f"{key}_cpu"] = cpu
         result[f"{key}_mails"] = mails["count"]
         result[f"{key}_connections"] = Counter.connections - connections
 result["peak_rss_mb"] = server_peak_rss_mb() or (
