@@ -20,9 +20,13 @@ wkhtmltopdf renders styled PDFs, as in production) and measures in an
 - fresh: sending all N until the SMTP server accepted every mail, PDFs to
   make; the host with its default ``report.print_delay`` and with it at 0
   ("host tuned");
-- existing: the same when the PDFs already exist.
+- existing: the same when the PDFs already exist;
+- queue_job (``--queue-job-sizes``): the addon's fresh and existing cases
+  again with OCA's queue_job as its background engine.
 
-Each figure is the median of the runs.
+Each figure is the median of the runs. Each send case also reports the CPU
+time the machine spent on it (the shell, the server and its processes, the
+wkhtmltopdf runs), and the floor it sets on the cores.
 
 First, on a database of its own with 80 invoices, it compares the PDFs
 pixel by pixel (``bench/PDF.md``; ``--pdf-only`` does just that): invoices
