@@ -190,36 +190,8 @@ class TestNoMailAsSomeoneElse(SecurityCase):
             )
         self.assertFalse(self.mails_from(self.mallory))
 
-    def test_background_run_checks_files_as_their_sender(self):
-        """Queued values are checked again, as the sender, when prepared."""
-        move = self.make_invoice(self.partner)
-        self.env["equisis.mail.queue"].with_user(self.mallory).sudo().create(
-            {
-                "res_model": "account.move",
-                "res_id": move.id,
-                "values": {
-                    "email_to": ["outside@example.net"],
-                    "subject": "Invoice",
-                    "body": "<p>Hello</p>",
-                    "attachment_ids": self.secret.ids,
-                    "report_id": self.env.ref("account.account_invoices").id,
-                    "bcc": False,
-                },
-            }
-        )
-        with real_delivery(self.env), cron_progress_without_commit(self.env):
-            self.env["equisis.mail.service"]._cron_send()
-        self.assertNothingLeft()
-        self.assertFalse(self.mails_from(self.mallory))
-        self.assertFalse(self.queued(move))
-        self.assertFalse(move.is_move_sent)
-        self.assertIn("not sent", move.message_ids[:1].body, "the document says why")
-
-    def test_background_run_fails_only_the_document_its_sender_may_not_send(self):
-        """A chunk is checked as a whole; when that fails, each document
-        alone: the one with a file its sender may not read fails, the
-        other goes."""
-        bad, good = self.make_invoice(self.partner), self.make_invoice(self.partner)
+    def _queue_as_mallory(self, annexes_by_move):
+        """Queue entries made by Mallory herself, past the window's checks."""
         report = self.env.ref("account.account_invoices").id
         self.env["equisis.mail.queue"].with_user(self.mallory).sudo().create(
             [
@@ -235,9 +207,28 @@ class TestNoMailAsSomeoneElse(SecurityCase):
                         "bcc": False,
                     },
                 }
-                for move, annexes in ((bad, self.secret.ids), (good, []))
+                for move, annexes in annexes_by_move.items()
             ]
         )
+
+    def test_background_run_checks_files_as_their_sender(self):
+        """Queued values are checked again, as the sender, when prepared."""
+        move = self.make_invoice(self.partner)
+        self._queue_as_mallory({move: self.secret.ids})
+        with real_delivery(self.env), cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
+        self.assertNothingLeft()
+        self.assertFalse(self.mails_from(self.mallory))
+        self.assertFalse(self.queued(move))
+        self.assertFalse(move.is_move_sent)
+        self.assertIn("not sent", move.message_ids[:1].body, "the document says why")
+
+    def test_background_run_fails_only_the_document_its_sender_may_not_send(self):
+        """A chunk is checked as a whole; when that fails, each document
+        alone: the one with a file its sender may not read fails, the
+        other goes."""
+        bad, good = self.make_invoice(self.partner), self.make_invoice(self.partner)
+        self._queue_as_mallory({bad: self.secret.ids, good: []})
         with real_delivery(self.env), cron_progress_without_commit(self.env):
             self.env["equisis.mail.service"]._cron_send()
         self.assertEqual(len(self.default_smtp.received), 1)
