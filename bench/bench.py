@@ -123,6 +123,8 @@ class HttpServer:
     def __init__(
         self, odoo_bin, cluster, db, port, cron_threads=None, queue_job_path=None
     ):
+        """``queue_job_path``: an addons path with OCA's queue_job, to run
+        its job runner."""
         threads = (
             [] if cron_threads is None else ["--max-cron-threads", str(cron_threads)]
         )
@@ -131,7 +133,7 @@ class HttpServer:
             # queue_job as its README and equisis_mail_queue_job's set it up:
             # its job runner, workers (Odoo's rule for 2 cores: 2 x 2 + 1),
             # two chunks at once.
-            addons_path = f"{ADDONS},{queue_job_path}"
+            addons_path = queue_job_path
             threads += ["--workers", "5", "--load", "base,web,queue_job"]
             env["ODOO_QUEUE_JOB_CHANNELS"] = QUEUE_JOB_CHANNELS
         self.process = subprocess.Popen(
@@ -190,7 +192,10 @@ def run_case(
             "ON CONFLICT (key) DO UPDATE SET value = '0'",
             database=db,
         )
-    queue_job_path = QUEUE_JOB["path"] if case == "addon_queue_job" else None
+    # Odoo's addons path with OCA's queue_job, for that case.
+    queue_job_path = (
+        f"{ADDONS},{QUEUE_JOB['path']}" if case == "addon_queue_job" else None
+    )
     if queue_job_path:
         odoo(
             odoo_bin,
@@ -201,7 +206,7 @@ def run_case(
             "--stop-after-init",
             "--log-level",
             "warn",
-            addons_path=f"{ADDONS},{queue_job_path}",
+            addons_path=queue_job_path,
         )
     # The PDF comparison and a profile run the scheduled actions in the
     # shell; the send cases leave them to the server's cron threads.

@@ -524,8 +524,7 @@ class EquisisMailService(models.AbstractModel):
         """
         Queue = self.env["equisis.mail.queue"].sudo()
         for _attempt in range(2):
-            share = math.ceil(Queue.search_count([]) / len(LANES))
-            size = min(self._chunk_size(), max(share, MIN_CHUNK))
+            size = self._share_size(Queue.search_count([]))
             entries = self._lock_entries(Queue.search([], order="id"), limit=size)
             if entries is not None:
                 return entries
@@ -547,6 +546,13 @@ class EquisisMailService(models.AbstractModel):
     @api.model
     def _chunk_size(self):
         return int(self.env["ir.config_parameter"].sudo().get_param(CHUNK_PARAM, CHUNK))
+
+    @api.model
+    def _share_size(self, queued):
+        """The size of the next chunk: a chunk, or for fewer documents than
+        a chunk per lane, a share of them, so that both lanes work."""
+        share = math.ceil(queued / len(LANES))
+        return min(self._chunk_size(), max(share, MIN_CHUNK))
 
     @api.model
     def _send_entries(self, entries):
@@ -669,16 +675,12 @@ class EquisisMailService(models.AbstractModel):
                 service._check_request(values_by_record)
             except (AccessError, UserError, ValidationError):
                 # Each document alone, to tell which may not go.
-                values_by_record = {}
-                for record, entry in entry_by_record.items():
+                for record, values in list(values_by_record.items()):
                     try:
-                        service._check_request(
-                            {record.with_env(service.env): entry.values}
-                        )
+                        service._check_request({record: values})
                     except (AccessError, UserError, ValidationError) as error:
-                        errors[record] = str(error)
-                        continue
-                    values_by_record[record.with_env(service.env)] = entry.values
+                        errors[record.with_env(self.env)] = str(error)
+                        del values_by_record[record]
             if values_by_record:
                 mails, more_errors = service._prepare_mails(values_by_record)
                 errors.update(

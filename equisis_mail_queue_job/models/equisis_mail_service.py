@@ -1,10 +1,6 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import math
-
 from odoo import api, models
-
-from odoo.addons.equisis_mail.models.equisis_mail_service import LANES, MIN_CHUNK
 
 CHANNEL = "root.equisis_mail"
 
@@ -21,8 +17,7 @@ class EquisisMailService(models.AbstractModel):
         """One job per chunk; a batch shorter than two chunks is shared
         between two jobs, as between the scheduled action's two lanes, so
         that two workers render it at once."""
-        share = math.ceil(len(entries) / len(LANES))
-        size = min(self._chunk_size(), max(share, MIN_CHUNK))
+        size = self._share_size(len(entries))
         for start in range(0, len(entries), size):
             chunk = entries[start : start + size]
             self.sudo().with_delay(
