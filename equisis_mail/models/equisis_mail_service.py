@@ -4,6 +4,7 @@ import logging
 import math
 import time
 from collections import defaultdict
+from datetime import timedelta
 
 import psycopg2
 from markupsafe import Markup, escape
@@ -31,6 +32,9 @@ LANES = ("equisis_mail.ir_cron_equisis_send", "equisis_mail.ir_cron_equisis_send
 # A queue shorter than a chunk per lane is shared between the lanes, in
 # chunks of at least this many documents.
 MIN_CHUNK = 10
+# A lane that sent no chunk for this many seconds is rested: see
+# ``_send_queue``.
+LANE_REST = 10
 # A lane's run takes no new chunk after this many seconds past the time Odoo
 # gives it (10 s): Odoo restarts a server whose cron thread runs longer than
 # its limit_time_real (120 s by default), and kills such a cron worker.
@@ -485,10 +489,10 @@ class EquisisMailService(models.AbstractModel):
     @api.model
     def _cron_send_lane(self):
         """The second lane: chunks of the queue only, beside the first."""
-        self._send_queue()
+        self._send_queue(out_of_step=True)
 
     @api.model
-    def _send_queue(self):
+    def _send_queue(self, out_of_step=False):
         """Send chunks of the queue until it is empty or the run's time is
         up, and at least one: Odoo calls a scheduled action that reports
         progress up to 10 times in a row, and a call that does nothing ends
@@ -496,7 +500,14 @@ class EquisisMailService(models.AbstractModel):
         once: Odoo would leave the rest until a cron thread wakes up, up to a
         minute later. Chunks another lane holds are its own: when only those
         are left, this run reports nothing left, so that Odoo does not call
-        it again at once."""
+        it again at once.
+
+        Two lanes that start together stay in step: both render their
+        chunk's HTML at once (Python, which runs one thread at a time), then
+        both wait for wkhtmltopdf, and a core is idle in each step. With
+        ``out_of_step``, a rested lane starts with half a chunk, so that
+        from then on it renders while the other waits for wkhtmltopdf.
+        """
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
         Cron._commit_progress(remaining=Queue.search_count([]))
@@ -505,8 +516,10 @@ class EquisisMailService(models.AbstractModel):
             # Odoo's trigger wakes the cron threads once this run is over.
             Cron.browse(self.env.context.get("cron_id")).sudo()._trigger()
             return
+        half = out_of_step and self._lane_rested()
         while True:
-            entries = self._claim_chunk()
+            entries = self._claim_chunk(half=half)
+            half = False
             if not entries:
                 Cron._commit_progress(remaining=0)
                 break
@@ -516,15 +529,42 @@ class EquisisMailService(models.AbstractModel):
                 break
 
     @api.model
-    def _claim_chunk(self):
+    def _lane_rested(self):
+        """Whether the lane running now sent no chunk lately (Odoo's cron
+        writes each run's progress when a chunk is sent)."""
+        cron_id = self.env.context.get("cron_id")
+        if not cron_id:
+            return False
+        since = fields.Datetime.now() - timedelta(seconds=LANE_REST)
+        return (
+            not self.env["ir.cron.progress"]
+            .sudo()
+            .search_count(
+                [
+                    ("cron_id", "=", cron_id),
+                    ("done", ">", 0),
+                    ("write_date", ">=", since),
+                ],
+                limit=1,
+            )
+        )
+
+    @api.model
+    def _claim_chunk(self, half=False):
         """Lock the next chunk of queue entries no other lane holds; a queue
         shorter than a chunk per lane is shared between the lanes.
 
+        :param half: take half a chunk when the queue holds more than a
+            chunk per lane (for a shorter queue, the lanes' one chunk each
+            is quicker than a third one)
         :return: equisis.mail.queue, locked until the next commit
         """
         Queue = self.env["equisis.mail.queue"].sudo()
         for _attempt in range(2):
-            size = self._share_size(Queue.search_count([]))
+            queued = Queue.search_count([])
+            size = self._share_size(queued)
+            if half and queued > len(LANES) * self._chunk_size():
+                size = max(size // 2, MIN_CHUNK)
             entries = self._lock_entries(Queue.search([], order="id"), limit=size)
             if entries is not None:
                 return entries

@@ -4,6 +4,7 @@
 
 import threading
 import time
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
@@ -13,6 +14,7 @@ from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import SQL, mute_logger
 
+from ..models import equisis_mail_service as service_module
 from .common import EquisisSendCase, SmtpFixture, real_delivery
 
 
@@ -662,6 +664,56 @@ class TestSendingAtTheSameInstant(BaseCase):
                     [("cron_id.model_id.model", "=", "equisis.mail.service")]
                 )
             )
+
+    def test_rested_second_lane_starts_out_of_step(self):
+        """Two lanes that start together render at once and then wait for
+        wkhtmltopdf at once. The second lane, when it sent nothing lately,
+        starts with half a chunk, so that it renders while the first waits;
+        then it takes whole chunks. A queue of at most a chunk per lane is
+        shared as before. Chunks of 2 documents here, and no minimum."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(6)]
+        self._queue(self.user_ids[0], move_ids)
+        self._set_chunk_size(2)
+        self.addCleanup(self._set_chunk_size, False)
+        self.addCleanup(self._forget_personal_limits)
+
+        def rest(cr):
+            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+                "equisis_mail.ir_cron_equisis_send_lane"
+            )
+            cr.execute(
+                SQL(
+                    "UPDATE ir_cron_progress SET write_date = %s WHERE cron_id = %s",
+                    fields.Datetime.now() - timedelta(minutes=1),
+                    lane.id,
+                )
+            )
+
+        done = []
+        with (
+            patch.object(service_module, "MIN_CHUNK", 1),
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            rest(cr)
+            # Each run's time is up after one chunk.
+            done.append(self._run_lane_as_cron(cr, time.monotonic() - 1).done)
+            done.append(self._run_lane_as_cron(cr, time.monotonic() - 1).done)
+            rest(cr)
+            done.append(self._run_lane_as_cron(cr, time.monotonic() - 1).done)
+        # 6 queued: half a chunk; 5: a whole one; rested again, but 3 queued
+        # (less than a chunk per lane): their share, a whole chunk.
+        self.assertEqual(done, [1, 2, 2])
+        self._run_background()
+        self.assertEqual(len(self.smtp.received), 6)
+
+    def _forget_personal_limits(self):
+        """Odoo lets a personal server send 30 mails a minute: the tests
+        after this one start with none sent."""
+        with self.registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["ir.mail_server"].search(
+                [("owner_user_id", "!=", False)]
+            ).write({"owner_limit_count": 0})
 
     def _set_chunk_size(self, size):
         with self.registry.cursor() as cr:
