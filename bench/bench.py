@@ -24,7 +24,9 @@ wkhtmltopdf renders styled PDFs, as in production) and measures in an
 - queue_job (``--queue-job-sizes``): the addon's fresh and existing cases
   again with OCA's queue_job as its background engine.
 
-Each figure is the median of the runs. Each send case also reports the CPU
+Each figure is the median of the runs; the cases of one N take turns, run
+after run, so that a slower spell of the machine weighs on both tools.
+Each send case also reports the CPU
 time the machine spent on it (the shell, the server and its processes, the
 wkhtmltopdf runs), and the floor it sets on the cores.
 
@@ -378,8 +380,10 @@ def main():
                 size_cases = ("window", "addon", "addon_tuned", "host", "host_tuned")
             if size in queue_job_sizes and size in sizes and QUEUE_JOB["path"]:
                 size_cases += ("addon_queue_job",)
-            for case in size_cases:
-                for run in range(args.runs):
+            # Case after case, run after run: a slower spell of the machine
+            # weighs on every case, not on one tool's runs.
+            for run in range(args.runs):
+                for case in size_cases:
                     harness.say(f"N={size}: {case}, run {run + 1}/{args.runs}")
                     result = run_case(
                         odoo_bin, cluster, template, case, size, http_port, smtp_port
@@ -754,8 +758,8 @@ def write_results(path, rows, runs, seconds, per_invoice=None, lean_from=1000):
     Path(path).write_text(
         "# Benchmark: equisis_mail against Odoo's batch Print & Send\n\n"
         f"Produced by `python3 bench/bench.py {' '.join(sys.argv[1:])}`, "
-        f"median of {runs} runs, "
-        f"{seconds / 60:.0f} minutes in all.\n\n"
+        f"median of {runs} runs (the cases of one N take turns, run after "
+        f"run), {seconds / 60:.0f} minutes in all.\n\n"
         f"Machine: {machine()}.\n\n"
         "`ratio` is addon / host with Odoo's defaults (`report.print_delay` "
         "1000 ms); `ratio tuned` is addon / host with `report.print_delay` at 0 "
@@ -789,8 +793,9 @@ def write_results(path, rows, runs, seconds, per_invoice=None, lean_from=1000):
         "two chunks shared between them; with 2 cron threads both run at "
         "once. For a longer queue the second lane starts with half a chunk, "
         "so that the lanes are out of step: one renders while the other "
-        "waits for wkhtmltopdf. The host's batch runs in its one scheduled action, 10 invoices "
-        "per run. `queries per document` counts the launching cursor only; "
+        "waits for wkhtmltopdf. The host's batch runs in its one scheduled "
+        "action, 10 invoices per run. `queries per document` counts the "
+        "launching cursor only; "
         "`peak RSS MB` is the server's (VmHWM, of its largest process), where "
         f"the work is done. From N = {lean_from:,} only the addon and the host "
         "tuned are measured.\n\n"
