@@ -564,7 +564,7 @@ class EquisisMailService(models.AbstractModel):
             queued = Queue.search_count([])
             size = self._share_size(queued)
             if half and queued > len(LANES) * self._chunk_size():
-                size = max(size // 2, MIN_CHUNK)
+                size = max(size // 2, min(size, MIN_CHUNK))
             entries = self._lock_entries(Queue.search([], order="id"), limit=size)
             if entries is not None:
                 return entries

@@ -707,6 +707,27 @@ class TestSendingAtTheSameInstant(BaseCase):
         self._run_background()
         self.assertEqual(len(self.smtp.received), 6)
 
+    def test_rested_second_lane_takes_no_more_than_a_chunk(self):
+        """Half a chunk is at least 10 documents, never more than a chunk:
+        with chunks of 2, the rested second lane takes 2 of 5."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(5)]
+        self._queue(self.user_ids[0], move_ids)
+        self._set_chunk_size(2)
+        self.addCleanup(self._set_chunk_size, False)
+        self.addCleanup(self._forget_personal_limits)
+        with (
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+                "equisis_mail.ir_cron_equisis_send_lane"
+            )
+            cr.execute(SQL("DELETE FROM ir_cron_progress WHERE cron_id = %s", lane.id))
+            progress = self._run_lane_as_cron(cr, time.monotonic() - 1)
+            self.assertEqual(progress.done, 2)
+        self._run_background()
+        self.assertEqual(len(self.smtp.received), 5)
+
     def _forget_personal_limits(self):
         """Odoo lets a personal server send 30 mails a minute: the tests
         after this one start with none sent."""
