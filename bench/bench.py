@@ -25,10 +25,10 @@ wkhtmltopdf renders styled PDFs, as in production) and measures in an
   again with OCA's queue_job as its background engine.
 
 Each figure is the median of the runs; the cases of one N take turns, run
-after run, so that a slower spell of the machine weighs on both tools.
-Each send case also reports the CPU
-time the machine spent on it (the shell, the server and its processes, the
-wkhtmltopdf runs), and the floor it sets on the cores.
+after run, so that a slower spell of the machine weighs on both tools. Each
+send case also reports the CPU time the machine spent on it (the shell, the
+server and its processes, the wkhtmltopdf runs), and the floor it sets on
+the cores.
 
 First, on a database of its own with 80 invoices, it compares the PDFs
 pixel by pixel (``bench/PDF.md``; ``--pdf-only`` does just that): invoices

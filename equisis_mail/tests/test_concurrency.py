@@ -676,30 +676,17 @@ class TestSendingAtTheSameInstant(BaseCase):
         self._set_chunk_size(2)
         self.addCleanup(self._set_chunk_size, False)
         self.addCleanup(self._forget_personal_limits)
-
-        def rest(cr):
-            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
-                "equisis_mail.ir_cron_equisis_send_lane"
-            )
-            cr.execute(
-                SQL(
-                    "UPDATE ir_cron_progress SET write_date = %s WHERE cron_id = %s",
-                    fields.Datetime.now() - timedelta(minutes=1),
-                    lane.id,
-                )
-            )
-
         done = []
         with (
             patch.object(service_module, "MIN_CHUNK", 1),
             self.registry.cursor() as cr,
             real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
         ):
-            rest(cr)
+            self._rest_second_lane(cr)
             # Each run's time is up after one chunk.
             done.append(self._run_lane_as_cron(cr, time.monotonic() - 1).done)
             done.append(self._run_lane_as_cron(cr, time.monotonic() - 1).done)
-            rest(cr)
+            self._rest_second_lane(cr)
             done.append(self._run_lane_as_cron(cr, time.monotonic() - 1).done)
         # 6 queued: half a chunk; 5: a whole one; rested again, but 3 queued
         # (less than a chunk per lane): their share, a whole chunk.
@@ -719,14 +706,24 @@ class TestSendingAtTheSameInstant(BaseCase):
             self.registry.cursor() as cr,
             real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
         ):
-            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
-                "equisis_mail.ir_cron_equisis_send_lane"
-            )
-            cr.execute(SQL("DELETE FROM ir_cron_progress WHERE cron_id = %s", lane.id))
+            self._rest_second_lane(cr)
             progress = self._run_lane_as_cron(cr, time.monotonic() - 1)
             self.assertEqual(progress.done, 2)
         self._run_background()
         self.assertEqual(len(self.smtp.received), 5)
+
+    def _rest_second_lane(self, cr):
+        """As if the second lane had sent nothing for a minute."""
+        lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+            "equisis_mail.ir_cron_equisis_send_lane"
+        )
+        cr.execute(
+            SQL(
+                "UPDATE ir_cron_progress SET write_date = %s WHERE cron_id = %s",
+                fields.Datetime.now() - timedelta(minutes=1),
+                lane.id,
+            )
+        )
 
     def _forget_personal_limits(self):
         """Odoo lets a personal server send 30 mails a minute: the tests
