@@ -1,6 +1,6 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 from odoo.modules.registry import Registry
 from odoo.tools import SQL
 
@@ -11,6 +11,9 @@ STATUS = SQL(
     "CASE WHEN transaction::xid8 < pg_snapshot_xmax(pg_current_snapshot()) "
     "THEN pg_xact_status(transaction::xid8) END"
 )
+# ``cr.cache`` key of the current transaction's id: asked once per mail
+# handed over, and ``cr.cache`` is cleared with each commit and rollback.
+TRANSACTION_KEY = "equisis_mail_transaction"
 
 
 class EquisisMailHandoff(models.Model):
@@ -39,21 +42,36 @@ class EquisisMailHandoff(models.Model):
 
     @api.model
     def _equisis_current_transaction(self):
-        self.env.cr.execute("SELECT pg_current_xact_id()::text")
-        return self.env.cr.fetchone()[0]
+        cache = self.env.cr.cache
+        if TRANSACTION_KEY not in cache:
+            self.env.cr.execute("SELECT pg_current_xact_id()::text")
+            cache[TRANSACTION_KEY] = self.env.cr.fetchone()[0]
+        return cache[TRANSACTION_KEY]
 
     @api.model
     def _equisis_hand(self, mail_id):
-        """Commit, now, that this transaction hands this mail to SMTP."""
+        """Commit, now, that this transaction hands this mail to SMTP.
+
+        One statement on a cursor of its own, as the ORM would insert the
+        row: it runs once per mail, between the mail's build and its SMTP
+        transaction.
+        """
         transaction = self._equisis_current_transaction()
         with Registry(self.env.cr.dbname).cursor() as cr:
             # Visible to every other process once committed; only a crash of
             # the database server itself in the next fraction of a second
             # could lose it, and the sending transaction with it. Waiting for
             # the disk here would cost a flush per mail.
-            cr.execute("SET LOCAL synchronous_commit TO OFF")
-            api.Environment(cr, SUPERUSER_ID, {})[self._name].create(
-                {"mail_id": mail_id, "transaction": transaction}
+            cr.execute(
+                SQL(
+                    "SET LOCAL synchronous_commit TO OFF; "
+                    "INSERT INTO %s (mail_id, transaction, handed_date) "
+                    "VALUES (%s, %s, %s)",
+                    SQL.identifier(self._table),
+                    mail_id,
+                    transaction,
+                    fields.Datetime.now(),
+                )
             )
 
     @api.model

@@ -7,8 +7,9 @@ import psycopg2
 
 from odoo import SUPERUSER_ID, api, fields, models, modules
 from odoo.modules.registry import Registry
-from odoo.tools import email_normalize, email_split, mute_logger
+from odoo.tools import SQL, email_normalize, email_split, mute_logger
 
+from .equisis_mail_handoff import TRANSACTION_KEY
 from .ir_mail_server import ENVELOPE_BCC_HEADER, HANDOFF_KEY, REFUSED_KEY
 
 _logger = logging.getLogger(__name__)
@@ -227,18 +228,28 @@ class MailMail(models.Model):
         process handed it to SMTP before without recording what came of it
         (such a mail is failed, as one that may have left)."""
         self.ensure_one()
+        self.flush_recordset(["state"])
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                taken = self.try_lock_for_update(allow_referencing=True)
+                # The lock, the state and this transaction's id in one
+                # statement: it runs once per mail.
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT state, pg_current_xact_id()::text FROM %s "
+                        "WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
+                        SQL.identifier(self._table),
+                        self.id,
+                    )
+                )
+                row = self.env.cr.fetchone()
         except psycopg2.errors.SerializationFailure:
             # Changed by a transaction committed after ours began: sent by
             # another process, or about to be.
             return False
-        if not taken:
+        self.invalidate_recordset(["state"], flush=False)
+        if not row or row[0] != "outgoing":
             return False
-        self.invalidate_recordset(["state"])
-        if self.state != "outgoing":
-            return False
+        self.env.cr.cache[TRANSACTION_KEY] = row[1]
         fate = self.env["equisis.mail.handoff"]._equisis_fate(self.id)
         if fate == "unknown":
             # Said in the sender's language, whoever takes the mail.
