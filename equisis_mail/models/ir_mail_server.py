@@ -17,6 +17,9 @@ REFUSED_KEY = "equisis_mail_refused"
 # Key of ``cr.cache`` where ``mail.mail`` names the mail of the addon it is
 # handing to SMTP: its hand-off is committed before the SMTP transaction.
 HANDOFF_KEY = "equisis_mail_handoff"
+# ``cr.cache`` key of the mail whose message went to the server (its DATA
+# step began): a connection lost from then on may have lost only the answer.
+DATA_KEY = "equisis_mail_data"
 
 
 def _handing_over(env, send_message):
@@ -36,6 +39,14 @@ def _handing_over(env, send_message):
         return answer
 
     return send_message_handing_over
+
+
+def _marking_data(env, data):
+    def data_marking(msg):
+        env.cr.cache[DATA_KEY] = env.cr.cache.get(HANDOFF_KEY)
+        return data(msg)
+
+    return data_marking
 
 
 class IrMailServer(models.Model):
@@ -67,6 +78,7 @@ class IrMailServer(models.Model):
             ) from error
         if connection is not None:
             connection.send_message = _handing_over(self.env, connection.send_message)
+            connection.data = _marking_data(self.env, connection.data)
         return connection
 
     @api.model

@@ -10,7 +10,7 @@ from odoo.modules.registry import Registry
 from odoo.tools import SQL, email_normalize, email_split, mute_logger
 
 from .equisis_mail_handoff import TRANSACTION_KEY
-from .ir_mail_server import ENVELOPE_BCC_HEADER, HANDOFF_KEY, REFUSED_KEY
+from .ir_mail_server import DATA_KEY, ENVELOPE_BCC_HEADER, HANDOFF_KEY, REFUSED_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -162,7 +162,9 @@ class MailMail(models.Model):
 
         A dropped SMTP session fails the mail it dropped on, and only that
         one; the mails not tried yet keep their state and go with the host's
-        mail queue.
+        mail queue. Lost once the message went (its DATA step began), the
+        mail fails as one that may have left: only the server's answer may be
+        what was lost, and a user who retries it is told to check first.
         """
         ours = self.filtered("equisis_model")
         others = self - ours
@@ -190,16 +192,26 @@ class MailMail(models.Model):
             try:
                 super(MailMail, mail)._send(**kwargs)
             except smtplib.SMTPServerDisconnected as error:
-                mail._equisis_fail(
-                    self.env._(
+                if self.env.cr.cache.get(DATA_KEY) == mail.id:
+                    reason = self.env._(
+                        "This mail may have left: the connection to the mail "
+                        "server was lost after the mail was handed over, before "
+                        "the server answered (%(error)s). Check with the "
+                        "recipient, or in your copies, before you use “Retry "
+                        "e-mail”.",
+                        error=error,
+                    )
+                else:
+                    reason = self.env._(
                         "The mail server closed the connection: %(error)s",
                         error=error,
                     )
-                )
+                mail._equisis_fail(reason)
                 self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
                 break
             finally:
                 self.env.cr.cache.pop(HANDOFF_KEY, None)
+                self.env.cr.cache.pop(DATA_KEY, None)
         return True
 
     def _equisis_hold_server(self, mail_server):

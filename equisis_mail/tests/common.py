@@ -68,6 +68,7 @@ class _State:
     fail_rcpt: dict = field(default_factory=dict)
     fail_data_after: int | None = None
     fail_data_code: str = "421 4.3.0 Service shutting down"
+    drop_after_data: int | None = None
     connections: int = 0
     data_delay: float = 0
 
@@ -110,6 +111,10 @@ class _Handler:
                 login=login,
             )
         )
+        drop = self.state.drop_after_data
+        if drop is not None and len(self.state.received) > drop:
+            # Kept, and the connection lost before the answer.
+            server.transport.abort()
         return "250 Message accepted for delivery"
 
 
@@ -168,6 +173,7 @@ class SmtpFixture:
         self.state.received.clear()
         self.state.fail_rcpt.clear()
         self.state.fail_data_after = None
+        self.state.drop_after_data = None
         self.state.connections = 0
         self.state.data_delay = 0
         self.state.credentials = self.credentials
@@ -181,6 +187,12 @@ class SmtpFixture:
     def fail_data_after(self, count, answer="421 4.3.0 Service shutting down"):
         self.state.fail_data_after = count
         self.state.fail_data_code = answer
+
+    def drop_after_data(self, count):
+        """After ``count`` mails, keep the next one and lose the connection
+        before answering, as a server that crashes or a network that fails
+        right after the message."""
+        self.state.drop_after_data = count
 
 
 def self_signed_tls_context(directory):

@@ -82,6 +82,28 @@ class TestSmtpFaults(EquisisSendCase):
         self.assertTrue(all(moves.mapped("is_move_sent")))
 
     @mute_logger(MAIL_LOGGER)
+    def test_session_lost_after_the_message_says_it_may_have_left(self):
+        """The server kept the third mail and the connection was lost before
+        its answer: that mail fails as one that may have left (never sent
+        again by itself), the two before it are sent, the two after it go
+        with the host's queue."""
+        moves = self._batch()
+        self.smtp.drop_after_data(2)
+        self.send(self.open_wizard(moves))
+        self.assertEqual(self._received_moves(moves), moves[:3])
+        self.assertEqual(moves.filtered("is_move_sent"), moves[:2])
+        self.assertEqual(moves[2].equisis_mail_state, "failed")
+        self.assertIn("may have left", moves[2].equisis_mail_failure)
+        self.assertIn("Retry", moves[2].equisis_mail_failure)
+        self.assertEqual(set(moves[3:].mapped("equisis_mail_state")), {"queued"})
+        self.smtp.state.drop_after_data = None
+        self.flush_mail_queue()
+        self.assertEqual(len(self.smtp.received), 5)
+        self.assertEqual(self._received_moves(moves), moves)
+        self.assertEqual(moves.filtered("is_move_sent"), moves - moves[2])
+        self.assertEqual(moves[2].equisis_mail_state, "failed")
+
+    @mute_logger(MAIL_LOGGER)
     def test_dropped_session_leaves_the_rate_limited_mail_queued(self):
         """Four mails through a server limited to three a minute, and a 421
         after the first: the fourth was never tried and keeps its schedule."""
