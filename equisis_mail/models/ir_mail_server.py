@@ -17,9 +17,11 @@ REFUSED_KEY = "equisis_mail_refused"
 # Key of ``cr.cache`` where ``mail.mail`` names the mail of the addon it is
 # handing to SMTP: its hand-off is committed before the SMTP transaction.
 HANDOFF_KEY = "equisis_mail_handoff"
-# ``cr.cache`` key of the mail whose message went to the server (its DATA
-# step began): a connection lost from then on may have lost only the answer.
+# ``cr.cache`` key of the mail whose whole message went to the server (the
+# final dot written): a connection lost from then on may have lost only the
+# server's answer.
 DATA_KEY = "equisis_mail_data"
+END_OF_DATA = b"\r\n.\r\n"
 
 
 def _handing_over(env, send_message):
@@ -41,12 +43,14 @@ def _handing_over(env, send_message):
     return send_message_handing_over
 
 
-def _marking_data(env, data):
-    def data_marking(msg):
-        env.cr.cache[DATA_KEY] = env.cr.cache.get(HANDOFF_KEY)
-        return data(msg)
+def _marking_end_of_data(env, send):
+    def send_marking_end_of_data(payload):
+        send(payload)
+        # Commands are text; only the message itself ends with the dot.
+        if isinstance(payload, bytes) and payload.endswith(END_OF_DATA):
+            env.cr.cache[DATA_KEY] = env.cr.cache.get(HANDOFF_KEY)
 
-    return data_marking
+    return send_marking_end_of_data
 
 
 class IrMailServer(models.Model):
@@ -78,7 +82,7 @@ class IrMailServer(models.Model):
             ) from error
         if connection is not None:
             connection.send_message = _handing_over(self.env, connection.send_message)
-            connection.data = _marking_data(self.env, connection.data)
+            connection.send = _marking_end_of_data(self.env, connection.send)
         return connection
 
     @api.model

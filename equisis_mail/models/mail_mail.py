@@ -162,9 +162,10 @@ class MailMail(models.Model):
 
         A dropped SMTP session fails the mail it dropped on, and only that
         one; the mails not tried yet keep their state and go with the host's
-        mail queue. Lost once the message went (its DATA step began), the
-        mail fails as one that may have left: only the server's answer may be
-        what was lost, and a user who retries it is told to check first.
+        mail queue. Lost once the whole message went (its final dot
+        written), the mail fails as one that may have left: only the server's
+        answer may be what was lost, and a user who retries it is told to
+        check first.
         """
         ours = self.filtered("equisis_model")
         others = self - ours
@@ -240,6 +241,8 @@ class MailMail(models.Model):
         process handed it to SMTP before without recording what came of it
         (such a mail is failed, as one that may have left)."""
         self.ensure_one()
+        # A state this transaction wrote goes first, outside the savepoint:
+        # rolling back part of a flush would undo other mails' writes too.
         self.flush_recordset(["state"])
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):

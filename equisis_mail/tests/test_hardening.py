@@ -93,7 +93,10 @@ class TestSmtpFaults(EquisisSendCase):
         self.assertEqual(self._received_moves(moves), moves[:3])
         self.assertEqual(moves.filtered("is_move_sent"), moves[:2])
         self.assertEqual(moves[2].equisis_mail_state, "failed")
-        self.assertIn("may have left", moves[2].equisis_mail_failure)
+        self.assertIn(
+            "may have left: the connection to the mail server was lost",
+            moves[2].equisis_mail_failure,
+        )
         self.assertIn("Retry", moves[2].equisis_mail_failure)
         self.assertEqual(set(moves[3:].mapped("equisis_mail_state")), {"queued"})
         self.smtp.state.drop_after_data = None
