@@ -75,6 +75,12 @@ HISTORY_LIMIT_S = 0.1
 ODOO_ENV = dict(os.environ)
 
 
+def seconds_range(seconds):
+    """``2.1 to 2.3 s``, or ``2.2 s`` when the times round alike."""
+    low, high = f"{min(seconds):.1f}", f"{max(seconds):.1f}"
+    return f"{low} s" if low == high else f"{low} to {high} s"
+
+
 def odoo(odoo_bin, cluster, db, *args, subcommand=None, addons_path=None, **kwargs):
     kwargs.setdefault("env", ODOO_ENV)
     command = cluster.odoo_command(
@@ -627,7 +633,7 @@ def write_pdf_report(path, result):
         )
         + f" Wall-clock times, indicative only (the PDF step of the host, "
         f"qweb included, on a machine that may be busy): {timing}; one invoice "
-        f"alone: {min(alone_seconds):.1f} to {max(alone_seconds):.1f} s (each "
+        f"alone: {seconds_range(alone_seconds)} (each "
         "call waits `report.print_delay`, 1 s by default).\n\n"
         "## equisis_mail against Odoo's batch Print & Send\n\n"
         f"One posted invoice ({pdf['invoice']}) is sent by the addon (its legal "
