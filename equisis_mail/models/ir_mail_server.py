@@ -46,9 +46,10 @@ def _handing_over(env, send_message):
 def _marking_end_of_data(env, send):
     def send_marking_end_of_data(payload):
         send(payload)
+        mail_id = env.cr.cache.get(HANDOFF_KEY)
         # Commands are text; only the message itself ends with the dot.
-        if isinstance(payload, bytes) and payload.endswith(END_OF_DATA):
-            env.cr.cache[DATA_KEY] = env.cr.cache.get(HANDOFF_KEY)
+        if mail_id and isinstance(payload, bytes) and payload.endswith(END_OF_DATA):
+            env.cr.cache[DATA_KEY] = mail_id
 
     return send_marking_end_of_data
 
