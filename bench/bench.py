@@ -371,8 +371,8 @@ def main():
             )
             harness.say(f"  {json.dumps(pdf)}")
             write_pdf_report(BENCH / "PDF.md", pdf)
-            batches = {batch["size"]: batch["seconds"] for batch in pdf["batches"]}
-            # What one more invoice costs wkhtmltopdf inside a batch.
+            batches = {batch["size"]: batch["cpu"] for batch in pdf["batches"]}
+            # What one more invoice costs wkhtmltopdf inside a batch (CPU).
             per_invoice = (batches[80] - batches[20]) / 60
         window_sizes = [int(size) for size in args.window_sizes.split(",") if size]
         for size in sorted(sizes + window_sizes) if "send" in cases else ():
@@ -564,6 +564,26 @@ def batch_rows(batches, bands):
     return "".join(rows), same
 
 
+def print_delay_sentence(cost):
+    """What Odoo's ``report.print_delay`` costs one wkhtmltopdf call."""
+    waited = cost["default_s"] - cost["zero_s"]
+    return (
+        "The print delay: the first 20 invoices in one call took "
+        f"{cost['zero_s']:.1f} s with `report.print_delay` at 0 and "
+        f"{cost['default_s']:.1f} s at Odoo's default ({cost['delay_ms']} ms), "
+        f"quickest of 2 runs each: each wkhtmltopdf call waits about "
+        f"{waited:.1f} s, {waited / (cost['delay_ms'] / 1000 or 1):.1f} times "
+        "the delay (wkhtmltopdf waits it for the pages, then again for their "
+        "headers and footers). "
+        + (
+            f"Their PDFs are the same: {cost['pages']} pages, pixel for pixel."
+            if not cost["differing"]
+            else f"Their PDFs differ: {cost['differing']} pixels of "
+            f"{cost['pages']} pages."
+        )
+    )
+
+
 def write_pdf_report(path, result):
     """Whether PDFs made in a batch look like the one made alone, and the
     addon's PDF of one invoice like the host's."""
@@ -571,7 +591,8 @@ def write_pdf_report(path, result):
     pdf = result["pdf"]
     rows, batched_same = batch_rows(batches, result["bands"])
     timing = ", ".join(
-        f"{batch['size']} invoices in one call: {batch['seconds']:.1f} s"
+        f"{batch['size']} invoices in one call: {batch['seconds']:.1f} s "
+        f"(wkhtmltopdf's CPU: {batch['cpu']:.1f} s)"
         for batch in batches
     )
     alone_seconds = [
@@ -633,8 +654,8 @@ def write_pdf_report(path, result):
         )
         + f" Wall-clock times, indicative only (the PDF step of the host, "
         f"qweb included, on a machine that may be busy): {timing}; one invoice "
-        f"alone: {seconds_range(alone_seconds)} (each "
-        "call waits `report.print_delay`, 1 s by default).\n\n"
+        f"alone: {seconds_range(alone_seconds)}.\n\n"
+        f"{print_delay_sentence(result['print_delay'])}\n\n"
         "## equisis_mail against Odoo's batch Print & Send\n\n"
         f"One posted invoice ({pdf['invoice']}) is sent by the addon (its legal "
         "PDF) and by the host's batch Print & Send (its legal PDF, the invoice "
@@ -742,10 +763,15 @@ def write_results(path, rows, runs, seconds, per_invoice=None, lean_from=1000):
     if per_invoice is not None:
         table += (
             f"\n`floor s` is wkhtmltopdf's own time for the N fresh PDFs, spread "
-            f"over the {os.cpu_count()} cores: {per_invoice:.3f} s per invoice "
-            "inside a batch (what one more invoice adds between the batches of "
-            "20 and of 80 of [PDF.md](PDF.md)), times N, divided by the cores; "
-            "`addon / floor` says how far the addon is from it.\n"
+            f"over the {os.cpu_count()} cores: {per_invoice:.3f} s of CPU per "
+            "invoice inside a batch (what one more invoice adds to wkhtmltopdf's "
+            "CPU time between the batches of 20 and of 80 of [PDF.md](PDF.md)), "
+            "times N, divided by the cores; "
+            "`addon / floor` says how far the addon is from it. Neither this "
+            "floor nor the CPU floor below counts the time each wkhtmltopdf "
+            "call waits doing nothing at Odoo's default `report.print_delay` "
+            "(about twice the delay, [PDF.md](PDF.md)), which the addon's "
+            "calls wait and the host tuned's do not.\n"
         )
     table += (
         "\n`addon CPU s` and `host tuned CPU s` are the CPU time the send "
