@@ -273,8 +273,12 @@ class EquisisLetter(models.Model):
 
     def _is_template_editor(self):
         """The host's rule: template editors (all users when "Restrict
-        Template Rendering" is off) may write code in templates."""
-        return self.env.su or self.env.user.has_group("mail.group_mail_template_editor")
+        Template Rendering" is off) may write code in templates.
+
+        The user who asked, even in a computation that runs as superuser:
+        superuser rights must not let a user's own text run as code.
+        """
+        return self.env.user.has_group("mail.group_mail_template_editor")
 
     @api.model
     def _check_code_allowed(self, contents):

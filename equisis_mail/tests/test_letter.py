@@ -315,6 +315,56 @@ class TestLetterCode(EquisisSendCase):
             return str(error)
         self.fail("letter with code saved by a user who is no template editor")
 
+    def test_code_in_a_letter_given_to_a_send_line_is_not_run(self):
+        """A letter's text handed to a send line's onchange over RPC (an
+        unsaved letter) is the user's own text: checked as such, never run,
+        even for the line's stored subject (computed as superuser once)."""
+        partner = self.make_partner("Someone", "someone@example.com")
+        Line = self.env["equisis.mail.send.line"].with_user(self.attacker)
+        for name, body in (
+            (label(self.read_code, "Hello"), "<p>Hi</p>"),
+            (label(self.write_code, "Hello"), "<p>Hi</p>"),
+            ("Hello", text(self.write_code)),
+        ):
+            result = Line.onchange(
+                {
+                    "res_model": "res.partner",
+                    "res_id": partner.id,
+                    "letter_id": {
+                        "code": "X",
+                        "letter_type": "accompaniment",
+                        "target": "contact",
+                        "name": name,
+                        "body_html": body,
+                    },
+                },
+                ["letter_id"],
+                {"subject": {}, "render_error": {}, "body_html": {}},
+            )
+            self.assertNotRun(result)
+            self.assertFalse(result["value"].get("subject"))
+            self.assertIn("Template Editor", result["value"].get("render_error"))
+
+    def test_a_letter_for_another_kind_of_document_renders_nothing(self):
+        """A line takes only a letter for its own kind of document: an
+        invoice letter on a contact's line would read invoice fields of
+        another record with the same id."""
+        partner = self.make_partner("Someone", "someone@example.com")
+        invoice_letter = self.Letter.search(
+            [("target", "=", "out_invoice"), ("letter_type", "=", "accompaniment")],
+            limit=1,
+        )
+        wizard = (
+            self.env["equisis.mail.send"]
+            .with_user(self.attacker)
+            .create({"res_model": "res.partner", "res_ids": [partner.id]})
+        )
+        line = wizard.line_ids
+        line.letter_id = invoice_letter
+        self.assertFalse(line.subject)
+        self.assertIn("not for this kind of document", line.render_error)
+        self.assertTrue(line.problem)
+
     def test_code_in_unsaved_letter_is_not_run_by_the_preview(self):
         form = self.letter_form(
             self.attacker,

@@ -67,8 +67,11 @@ class EquisisMailSendLine(models.TransientModel):
         readonly=True,
         help="The letter in the partner's language, chosen when the window opened.",
     )
+    # The letters render with the user's rights: the documents and the
+    # letter (which may be one being edited) are the user's to read.
     subject = fields.Char(
         compute="_compute_mail_content",
+        compute_sudo=False,
         store=True,
         readonly=False,
     )
@@ -81,13 +84,16 @@ class EquisisMailSendLine(models.TransientModel):
     )
     body_custom = fields.Html(
         compute="_compute_mail_content",
+        compute_sudo=False,
         store=True,
         readonly=False,
         sanitize="email_outgoing",
         string="Edited Body",
         help="The body as the user edited it, if edited.",
     )
-    render_error = fields.Char(compute="_compute_mail_content", store=True)
+    render_error = fields.Char(
+        compute="_compute_mail_content", compute_sudo=False, store=True
+    )
     attachment_ids = fields.Many2many(
         comodel_name="ir.attachment",
         string="Annexes",
@@ -283,10 +289,19 @@ class EquisisMailSendLine(models.TransientModel):
         """
         by_letter = defaultdict(self.browse)
         documents = self._documents_by_line()
-        for line in self:
-            if line.letter_id and documents[line]:
-                by_letter[line.letter_id] |= line
         result = {}
+        for line in self:
+            if not line.letter_id or not documents[line]:
+                continue
+            if line.letter_id.target != line.target:
+                result[line] = {
+                    "error": self.env._(
+                        "The letter %(letter)s is not for this kind of document.",
+                        letter=line.letter_id.display_name,
+                    )
+                }
+                continue
+            by_letter[line.letter_id] |= line
         for letter, lines in by_letter.items():
             letter_documents = self.env[letter.render_model].browse(
                 [documents[line].id for line in lines]
