@@ -168,6 +168,11 @@ class EquisisMailDocument(models.AbstractModel):
             f"{report.diagnostic or report.status or no_reason}"
             for report in reports
         )
+        if mail.state == "sent" and not mail.equisis_reported:
+            # Its acceptance is recorded after its commit, with other mails'
+            # (or by the next background run): recorded first, so that the
+            # bounce is this mail's latest outcome and stays so.
+            mail.sudo()._equisis_report()
         latest = (
             self.env["mail.mail"]
             .sudo()

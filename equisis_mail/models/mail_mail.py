@@ -455,11 +455,19 @@ class MailMail(models.Model):
                         lambda mail, model=model: mail.equisis_model == model
                     )
                     sent = mails.filtered(lambda mail: mail.state == "sent")
+                    failed = mails - sent
                     documents = documents.exists()
+                    # Each document is told of its own mail only: a model's
+                    # step for a sent document (the invoice's sent flag, the
+                    # quotation's state) must not reach a failed one.
                     if sent:
-                        documents._equisis_mark_sent(sent)
-                    if mails - sent:
-                        documents._equisis_mark_failed(mails - sent)
+                        documents.browse(
+                            sent.mapped("equisis_res_id")
+                        ).exists()._equisis_mark_sent(sent)
+                    if failed:
+                        documents.browse(
+                            failed.mapped("equisis_res_id")
+                        ).exists()._equisis_mark_failed(failed)
                 done.equisis_reported = True
         except Exception as error:  # noqa: BLE001 # pylint: disable=broad-exception-caught
             _logger.warning(

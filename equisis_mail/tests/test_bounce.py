@@ -3,6 +3,8 @@
 """Accepted is not delivered: delivery reports fed to Odoo's mail gateway
 after a real send, in the formats of Postfix and Exchange."""
 
+from unittest.mock import patch
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -200,6 +202,34 @@ class TestBounce(EquisisSendCase):
         )
         self.assertTrue(inbox, "the sender is told in the inbox")
         self.assertIn("550 5.1.1", inbox.body)
+
+    def test_bounce_that_comes_before_the_acceptance_is_recorded(self):
+        """In production the acceptance is recorded after the commit, with
+        other mails': a bounce that comes first still marks the invoice
+        not delivered, and the recording does not turn it back to sent."""
+        mail_class = type(self.env["mail.mail"])
+        move = self.make_invoice(self.customer)
+        with patch.object(mail_class, "_equisis_record", lambda mails: None):
+            self.send(self.open_wizard(move))
+        mail = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "=", "account.move"),
+                    ("equisis_res_id", "=", move.id),
+                ]
+            )
+        )
+        self.assertEqual(mail.state, "sent")
+        self.assertFalse(mail.equisis_reported)
+        self.assertNotEqual(move.equisis_mail_state, "sent")
+        self._process(self._postfix(self.smtp.received[-1], "gone@customer.example"))
+        self.env["equisis.mail.service"]._record_outcomes()
+        self.assertEqual(move.equisis_mail_state, "failed")
+        self.assertIn("Not delivered", move.equisis_mail_failure)
+        self.assertTrue(move.equisis_mail_sent_date)
+        self.assertIn(move, self.env["account.move"].search(FAILED_FILTER))
 
     def test_exchange_report_hard_bounce(self):
         move, received = self._send_invoice()

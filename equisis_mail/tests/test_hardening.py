@@ -255,6 +255,41 @@ class TestSmtpFaults(EquisisSendCase):
         self.assertIn("refused every recipient", move.equisis_mail_failure)
 
     @mute_logger(MAIL_LOGGER)
+    def test_outcomes_recorded_together_mark_only_the_sent_document(self):
+        """In production a delivery's outcomes are recorded together after
+        its commits (up to 50 mails at once): the invoice whose mail was
+        refused is neither marked sent nor told it was."""
+        self.sender.bcc_confirmation = False
+        moves = self.make_invoice(self.partners[0]) | self.make_invoice(
+            self.partners[1]
+        )
+        self.smtp.refuse_recipient("client1@example.com")
+        self.send(self.open_wizard(moves))
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "=", "account.move"),
+                    ("equisis_res_id", "in", moves.ids),
+                ]
+            )
+        )
+        self.assertEqual(
+            {mail.equisis_res_id: mail.state for mail in mails},
+            {moves[0].id: "sent", moves[1].id: "exception"},
+        )
+        # As the delivery leaves them before their outcomes are recorded.
+        mails.equisis_reported = False
+        moves.is_move_sent = False
+        moves.sudo().equisis_mail_state = "queued"
+        mails._equisis_record()
+        self.assertTrue(moves[0].is_move_sent)
+        self.assertEqual(moves[0].equisis_mail_state, "sent")
+        self.assertFalse(moves[1].is_move_sent)
+        self.assertEqual(moves[1].equisis_mail_state, "failed")
+
+    @mute_logger(MAIL_LOGGER)
     def test_every_recipient_refused_says_so_plainly(self):
         """No copy at all went: the reason names the address and the
         server's answer, not the host's exception."""
