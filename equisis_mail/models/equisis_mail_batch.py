@@ -53,22 +53,33 @@ class EquisisMailBatch(models.Model):
             for mail in mails
             if mail.state in ("exception", "cancel")
         ]
-        failed += [tuple(item) for item in self.not_sent or []]
+        never_made = [tuple(item) for item in self.not_sent or []]
         sent = len(mails.filtered(lambda mail: mail.state == "sent"))
         body = Markup("<p>%s</p>") % env._(
             "Your e-mails of %(count)s documents are done: %(sent)s sent, "
             "%(failed)s not sent.",
             count=self.document_count,
             sent=sent,
-            failed=len(failed),
+            failed=len(failed) + len(never_made),
         )
-        if failed:
+        for heading, items in (
+            (env._("Not sent (fix the cause, then use “Retry e-mail”):"), failed),
+            (
+                env._(
+                    "Not made (fix the cause, then send them again from the "
+                    "send window):"
+                ),
+                never_made,
+            ),
+        ):
+            if not items:
+                continue
             documents = {
                 (model, res_id): env[model].sudo().browse(res_id).exists()
-                for model, res_id, _reason in failed
+                for model, res_id, _reason in items
             }
             body += Markup("<p>%s</p><ul>%s</ul>") % (
-                env._("Not sent (fix the cause, then use “Retry e-mail”):"),
+                heading,
                 Markup().join(
                     Markup('<li><a href="/odoo/%s/%s">%s</a>: %s</li>')
                     % (
@@ -77,7 +88,7 @@ class EquisisMailBatch(models.Model):
                         documents[(model, res_id)].display_name or res_id,
                         reason,
                     )
-                    for model, res_id, reason in failed
+                    for model, res_id, reason in items
                 ),
             )
         odoobot = env.ref("base.partner_root")

@@ -218,19 +218,27 @@ class EquisisMailDocument(models.AbstractModel):
 
     def action_equisis_retry_mail(self):
         """Send again the failed mails of these documents (the Action menu)."""
-        mails = self.env["equisis.mail.service"]._retry(self)
+        Service = self.env["equisis.mail.service"]
+        mails = Service._retry(self)
+        message = (
+            self.env._("1 e-mail will be sent again.")
+            if len(mails) == 1
+            else self.env._("%(count)s e-mails will be sent again.", count=len(mails))
+        )
+        never_made = self.filtered(
+            lambda document: (
+                document.equisis_mail_state == "failed"
+                and document.id not in mails.mapped("equisis_res_id")
+            )
+        )
+        if never_made:
+            message = f"{message} {Service._never_made_message(never_made)}"
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "info",
-                "message": (
-                    self.env._("1 e-mail will be sent again.")
-                    if len(mails) == 1
-                    else self.env._(
-                        "%(count)s e-mails will be sent again.", count=len(mails)
-                    )
-                ),
+                "type": "warning" if never_made else "info",
+                "message": message,
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }

@@ -22,6 +22,9 @@ class EquisisMailQueue(models.Model):
     batch_id = fields.Many2one(
         "equisis.mail.batch", readonly=True, index=True, ondelete="cascade"
     )
+    # A document the host considered sent when it was queued was sent again
+    # on purpose; one sent while it waited was sent from elsewhere.
+    sent_when_queued = fields.Boolean(readonly=True)
 
     _document_uniq = models.UniqueIndex(
         "(res_model, res_id)",

@@ -11,9 +11,10 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, clean_context, mute_logger
 
 from ..utils.addresses import split_recipients
+from .account_move_send import wkhtmltopdf_renders_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -24,6 +25,12 @@ BACKGROUND_THRESHOLD = 20
 # with a wkhtmltopdf with patched Qt, their PDFs are rendered in one call.
 CHUNK_PARAM = "equisis_mail.chunk_size"
 CHUNK = 50
+# Without patched Qt, wkhtmltopdf renders one document per call, each
+# waiting Odoo's print delay: a chunk stays this small (as Odoo's own
+# invoice-sending cron does), far within the time Odoo gives a scheduled
+# action (``limit_time_real``, 120 s by default). A chunk cut short there
+# would commit nothing, and be taken again, and cut short again.
+CHUNK_ONE_PER_CALL = 10
 # The background run's scheduled actions ("lanes"). Odoo runs each one at a
 # time; with its default two cron threads both run at once, each on chunks
 # of its own, so that one renders while the other waits for wkhtmltopdf or
@@ -78,6 +85,17 @@ class EquisisMailService(models.AbstractModel):
         :return: {"mails": mail.mail created, "queued": number of documents
             left to the background run, "errors": {record: reason not sent}}
         """
+        # The caller's ``default_*`` keys would fill in the mails, messages
+        # and files made here as superuser (a mail's attachments, say).
+        return self.with_context(clean_context(self.env.context))._send_documents(
+            {
+                record.with_context(clean_context(record.env.context)): values
+                for record, values in values_by_record.items()
+            }
+        )
+
+    @api.model
+    def _send_documents(self, values_by_record):
         records = list(values_by_record)
         self._check_document_models(records)
         self._claim(records)
@@ -94,6 +112,7 @@ class EquisisMailService(models.AbstractModel):
                 )
             )
         self._check_request(values_by_record)
+        self._supersede_failed_mails(records)
         if len(records) > self._background_threshold():
             self._enqueue(values_by_record)
             return {
@@ -104,6 +123,21 @@ class EquisisMailService(models.AbstractModel):
         mails, errors = self._prepare_mails(values_by_record)
         mails._equisis_deliver_after_commit()
         return {"mails": mails, "queued": 0, "errors": errors}
+
+    @api.model
+    def _supersede_failed_mails(self, records):
+        """Cancel the failed mails of documents sent anew: "Retry e-mail"
+        sends a document's latest attempt, never an older mail with what it
+        said then."""
+        Mail = self.env["mail.mail"].sudo()
+        for model, documents in self._by_model(records).items():
+            Mail.search(
+                [
+                    ("equisis_model", "=", model),
+                    ("equisis_res_id", "in", documents.ids),
+                    ("state", "=", "exception"),
+                ]
+            ).cancel()
 
     @api.model
     def _retry(self, records):
@@ -148,11 +182,27 @@ class EquisisMailService(models.AbstractModel):
             )
         to_retry = self.env["mail.mail"].sudo().browse([m.id for m in latest.values()])
         if not to_retry:
+            never_made = failed.filtered(lambda record: record.id not in latest)
+            if never_made:
+                raise UserError(self._never_made_message(never_made))
             raise UserError(self.env._("There is no failed e-mail to send again."))
         to_retry.mark_outgoing()
-        failed._equisis_set_mail_state("queued")
+        failed.filtered(lambda record: record.id in latest)._equisis_set_mail_state(
+            "queued"
+        )
         to_retry._equisis_deliver_after_commit()
         return to_retry
+
+    @api.model
+    def _never_made_message(self, records):
+        """For failed documents whose mail was never made: there is none to
+        send again."""
+        return self.env._(
+            "The e-mail of %(names)s was never made, so there is none to send "
+            "again: fix the cause shown on the document, then send it from "
+            "the send window.",
+            names=", ".join(records.mapped("display_name")),
+        )
 
     # ------------------------------------------------------------
     # Checks, as the user who asks
@@ -355,6 +405,7 @@ class EquisisMailService(models.AbstractModel):
                         "res_id": record.id,
                         "values": values,
                         "batch_id": batch.id,
+                        "sent_when_queued": record._equisis_is_sent(),
                     }
                     for record, values in values_by_record.items()
                 ]
@@ -585,7 +636,10 @@ class EquisisMailService(models.AbstractModel):
 
     @api.model
     def _chunk_size(self):
-        return int(self.env["ir.config_parameter"].sudo().get_param(CHUNK_PARAM, CHUNK))
+        size = int(self.env["ir.config_parameter"].sudo().get_param(CHUNK_PARAM, CHUNK))
+        if not wkhtmltopdf_renders_batches():
+            size = min(size, CHUNK_ONE_PER_CALL)
+        return size
 
     @api.model
     def _share_size(self, queued):
@@ -711,6 +765,13 @@ class EquisisMailService(models.AbstractModel):
                 record.with_env(service.env): entry.values
                 for record, entry in entry_by_record.items()
             }
+            for record, entry in entry_by_record.items():
+                problem = service._problem_since_queued(
+                    record.with_env(service.env), entry
+                )
+                if problem:
+                    errors[record] = problem
+                    del values_by_record[record]
             try:
                 service._check_request(values_by_record)
             except (AccessError, UserError, ValidationError):
@@ -744,6 +805,24 @@ class EquisisMailService(models.AbstractModel):
         sent.unlink()
         self.env["ir.cron"]._commit_progress()
         return mails.with_env(self.env).sudo()
+
+    @api.model
+    def _problem_since_queued(self, record, entry):
+        """Why a queued document may no longer go, as the window would have
+        said when it was sent: its state changed (cancelled, back to draft),
+        or it was sent from elsewhere while it waited."""
+        problem = record._equisis_document_problem()
+        if (
+            not problem
+            and record._equisis_sent_once()
+            and record._equisis_is_sent()
+            and not entry.sent_when_queued
+        ):
+            problem = self.env._(
+                "%(name)s was sent from elsewhere while it waited to be sent.",
+                name=record.display_name,
+            )
+        return problem
 
     @api.model
     def _fail_entry(self, record, entry, error):

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """What the sender learns of a batch sent in the background."""
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -99,3 +100,77 @@ class TestBackgroundSummary(EquisisSendCase):
         summaries = self._summaries()
         self.assertEqual(len(summaries), 1)
         self.assertIn("3 sent", str(summaries.body))
+
+    def _mails(self, move):
+        return (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "=", "account.move"),
+                    ("equisis_res_id", "=", move.id),
+                ]
+            )
+        )
+
+    def test_a_document_changed_while_queued_is_not_mailed(self):
+        """The background run asks again what the window asked: an invoice
+        reset to draft, and one marked sent by Odoo's own Print & Send while
+        they waited, are not mailed, and each says why."""
+        drafted, sent_elsewhere, good = (
+            self.make_invoice(self.partner) for _i in range(3)
+        )
+        moves = drafted | sent_elsewhere | good
+        self.send(self.open_wizard(moves))
+        self.assertEqual(self.queued(moves), moves)
+        drafted.button_draft()
+        # What the host's Print & Send writes once its mail is sent.
+        sent_elsewhere.is_move_sent = True
+        self._run()
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertIn(good.name, self.smtp.received[0].message["Subject"])
+        self.assertEqual(good.equisis_mail_state, "sent")
+        self.assertFalse(self._mails(drafted) | self._mails(sent_elsewhere))
+        self.assertEqual(drafted.equisis_mail_state, "failed")
+        self.assertIn("not posted", drafted.equisis_mail_failure)
+        self.assertEqual(sent_elsewhere.equisis_mail_state, "failed")
+        self.assertIn("sent from elsewhere", sent_elsewhere.equisis_mail_failure)
+        self.assertIn("Not made", str(self._summaries()[:1].body))
+
+    def test_an_invoice_sent_again_on_purpose_is_mailed(self):
+        """An invoice already sent when it was queued (the window's “Send
+        them again”) is mailed: only a send from elsewhere stops it."""
+        moves = self.make_invoice(self.partner) | self.make_invoice(self.partner)
+        moves[0].is_move_sent = True
+        wizard = self.open_wizard(moves | self.make_invoice(self.partner))
+        wizard.resend_confirmed = True
+        self.send(wizard)
+        self._run()
+        self.assertEqual(len(self.smtp.received), 3)
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_retry_never_sends_an_older_mail(self):
+        """An invoice whose mail was refused is sent anew; this time its
+        mail is not even made. “Retry e-mail” says so and sends nothing:
+        not the older mail, with what it said then."""
+        move = self.make_invoice(self.refused)
+        self.smtp.refuse_recipient("refused@example.com")
+        self.send(self.open_wizard(move))
+        older = self._mails(move)
+        self.assertEqual(older.state, "exception")
+        self.smtp.reset()
+        others = self.make_invoice(self.partner) | self.make_invoice(self.partner)
+        self.send(self.open_wizard(move | others))
+        self.assertEqual(older.state, "cancel", "superseded by the new send")
+        move.button_draft()
+        self._run()
+        self.assertEqual(len(self.smtp.received), 2)
+        self.assertEqual(move.equisis_mail_state, "failed")
+        with (
+            real_delivery(self.env),
+            self.assertRaisesRegex(UserError, "never made"),
+        ):
+            move.with_user(self.sender).action_equisis_retry_mail()
+        self.assertEqual(older.state, "cancel")
+        self.assertEqual(len(self.smtp.received), 2)
+        self.assertEqual(move.equisis_mail_state, "failed")

@@ -348,6 +348,28 @@ class TestNoMailAsSomeoneElse(SecurityCase):
         self.assertEqual(len(self.default_smtp.received), 1)
         self.assertIn("client@example.com", self.default_smtp.received[0].rcpt_tos)
 
+    def test_caller_context_cannot_add_a_file_or_a_recipient(self):
+        """No ``default_*`` key of the caller's context fills in what the
+        service makes as superuser: not a file the user may not read, not a
+        copy to someone else."""
+        self.assertFalse(self.secret.with_user(self.mallory).has_access("read"))
+        move = self.make_invoice(self.partner)
+        wizard = self.open_wizard(move, user=self.mallory)
+        self.send(
+            wizard.with_context(
+                default_unrestricted_attachment_ids=self.secret.ids,
+                default_attachment_ids=self.secret.ids,
+                default_email_cc="spy@example.net",
+                default_recipient_ids=[self.sender.partner_id.id],
+            )
+        )
+        self.assertEqual(len(self.default_smtp.received), 1)
+        received = self.default_smtp.received[0]
+        self.assertNotIn("salaries.pdf", dict(received.attachments()))
+        self.assertEqual(received.rcpt_tos, ["client@example.com"])
+        mail = self.mails_from(self.mallory)
+        self.assertNotIn(self.secret, mail.attachment_ids)
+
     def test_no_mail_from_a_colleagues_address(self):
         """Users may change their own address, but not into a colleague's."""
         self.mallory.with_user(self.mallory).write(

@@ -25,6 +25,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from ..models.account_move_send import wkhtmltopdf_renders_batches
+from ..models.equisis_mail_service import CHUNK_PARAM
 from .common import EquisisSendCase
 
 INVOICE_NAME = re.compile(r"INV/\d{4}/\d+")
@@ -106,14 +107,28 @@ class TestWkhtmltopdf(EquisisSendCase):
             self.assertEqual(named, {move.name})
             self.assertTrue(move.is_move_sent, move.name)
 
+    def first_chunk(self, queued):
+        """How many documents the background run takes at once from a queue
+        of ``queued`` documents (Odoo's default settings otherwise)."""
+        self.env["ir.config_parameter"].search([("key", "=", CHUNK_PARAM)]).unlink()
+        self.env["equisis.mail.queue"].sudo().create(
+            [
+                {"res_model": "account.move", "res_id": 10**6 + index, "values": {}}
+                for index in range(queued)
+            ]
+        )
+        return len(self.env["equisis.mail.service"]._claim_chunk())
+
     def test_batch_with_patched_qt(self):
         """With patched Qt the host renders the send's invoices in one call,
-        as in production, and each mail still carries its own PDF."""
+        as in production, and each mail still carries its own PDF; the
+        background run takes up to 50 documents at once."""
         if not wkhtmltopdf_renders_batches():
             self.skipTest("this wkhtmltopdf has no patched Qt")
         moves, renders = self.mail_at_once(4)
         self.assertEqual(renders, [sorted(moves.ids)])
         self.assert_own_pdfs(moves)
+        self.assertEqual(self.first_chunk(200), 50)
 
     def test_one_per_call_without_patched_qt(self):
         """Without patched Qt the addon renders one invoice per call, by
@@ -129,3 +144,6 @@ class TestWkhtmltopdf(EquisisSendCase):
         moves, renders = self.mail_at_once(3)
         self.assertEqual(renders, [[move_id] for move_id in moves.ids])
         self.assert_own_pdfs(moves)
+        # One call per document: the background run's chunks stay small, so
+        # that a chunk ends well within the time Odoo gives a run.
+        self.assertEqual(self.first_chunk(200), 10)

@@ -6,7 +6,7 @@ from markupsafe import Markup, escape
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import config
+from odoo.tools import clean_context, config
 
 INVOICE_MODEL = "account.move"
 # How Python and the host say a server refused the connection.
@@ -449,6 +449,10 @@ class EquisisMailSend(models.TransientModel):
         read then, as the mail server gave it.
         """
         self.ensure_one()
+        # No ``default_*`` key of the caller fills in what sending makes.
+        return self.with_context(clean_context(self.env.context))._send_lines()
+
+    def _send_lines(self):
         lines = self.line_ids
         if not lines:
             raise UserError(self.env._("There is nothing left to send."))
