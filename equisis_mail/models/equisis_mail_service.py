@@ -112,7 +112,6 @@ class EquisisMailService(models.AbstractModel):
                 )
             )
         self._check_request(values_by_record)
-        self._supersede_failed_mails(records)
         if len(records) > self._background_threshold():
             self._enqueue(values_by_record)
             return {
@@ -413,6 +412,8 @@ class EquisisMailService(models.AbstractModel):
         )
         for documents in self._by_model(values_by_record).values():
             documents._equisis_set_mail_state("queued")
+        # A document that fails in the background says why on itself.
+        self._supersede_failed_mails(list(values_by_record))
         self._schedule(entries)
 
     @api.model
@@ -486,6 +487,11 @@ class EquisisMailService(models.AbstractModel):
                     "state": "outgoing",
                 }
             )
+        # Only a document that gets its new mail: one whose files failed
+        # keeps its failed mail, and its reason.
+        self._supersede_failed_mails(
+            [record for record in values_by_record if record not in errors]
+        )
         mails = self.env["mail.mail"].sudo().create(mail_values)
         for documents in self._by_model(
             record for record in values_by_record if record not in errors
@@ -766,9 +772,12 @@ class EquisisMailService(models.AbstractModel):
                 for record, entry in entry_by_record.items()
             }
             for record, entry in entry_by_record.items():
-                problem = service._problem_since_queued(
-                    record.with_env(service.env), entry
-                )
+                try:
+                    problem = service._problem_since_queued(
+                        record.with_env(service.env), entry
+                    )
+                except AccessError as error:
+                    problem = str(error)
                 if problem:
                     errors[record] = problem
                     del values_by_record[record]

@@ -290,6 +290,39 @@ class TestSmtpFaults(EquisisSendCase):
         self.assertEqual(moves[1].equisis_mail_state, "failed")
 
     @mute_logger(MAIL_LOGGER)
+    def test_send_anew_whose_files_fail_keeps_the_failed_mail(self):
+        """A document sent anew whose files then fail gets no new mail: its
+        failed mail is not cancelled, and “Retry e-mail” still sends it."""
+        move = self.make_invoice(self.partners[0])
+        self.smtp.refuse_recipient("client0@example.com")
+        self.send(self.open_wizard(move))
+        failed = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "=", "account.move"),
+                    ("equisis_res_id", "=", move.id),
+                ]
+            )
+        )
+        self.assertEqual(failed.state, "exception")
+        self.smtp.reset()
+
+        def no_files(moves, report_by_id):
+            return {}, dict.fromkeys(report_by_id, "The e-invoice service is down.")
+
+        with patch.object(
+            type(self.env["account.move"]), "_equisis_mail_files", no_files
+        ):
+            self.send(self.open_wizard(move))
+        self.assertFalse(self.smtp.received)
+        self.assertEqual(failed.state, "exception")
+        self._retry(move)
+        self.assertEqual(len(self.smtp.received), 1)
+        self.assertTrue(move.is_move_sent)
+
+    @mute_logger(MAIL_LOGGER)
     def test_every_recipient_refused_says_so_plainly(self):
         """No copy at all went: the reason names the address and the
         server's answer, not the host's exception."""
