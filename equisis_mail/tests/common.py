@@ -315,6 +315,20 @@ class EquisisMailCase(common.TransactionCase):
         self.smtp.reset()
         self.default_smtp.reset()
 
+    def mails_of(self, documents):
+        """The mails of this addon for these documents, oldest first."""
+        return (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("equisis_model", "=", documents._name),
+                    ("equisis_res_id", "in", documents.ids),
+                ],
+                order="id",
+            )
+        )
+
     def flush_mail_queue(self, mails=None):
         """Send queued mails for real, as the host's queue would."""
         mails = mails or self.env["mail.mail"].search([("state", "=", "outgoing")])

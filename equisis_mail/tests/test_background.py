@@ -101,18 +101,6 @@ class TestBackgroundSummary(EquisisSendCase):
         self.assertEqual(len(summaries), 1)
         self.assertIn("3 sent", str(summaries.body))
 
-    def _mails(self, move):
-        return (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("equisis_model", "=", "account.move"),
-                    ("equisis_res_id", "=", move.id),
-                ]
-            )
-        )
-
     def test_a_document_changed_while_queued_is_not_mailed(self):
         """The background run asks again what the window asked: an invoice
         reset to draft, and one marked sent by Odoo's own Print & Send while
@@ -130,7 +118,7 @@ class TestBackgroundSummary(EquisisSendCase):
         self.assertEqual(len(self.smtp.received), 1)
         self.assertIn(good.name, self.smtp.received[0].message["Subject"])
         self.assertEqual(good.equisis_mail_state, "sent")
-        self.assertFalse(self._mails(drafted) | self._mails(sent_elsewhere))
+        self.assertFalse(self.mails_of(drafted) | self.mails_of(sent_elsewhere))
         self.assertEqual(drafted.equisis_mail_state, "failed")
         self.assertIn("not posted", drafted.equisis_mail_failure)
         self.assertEqual(sent_elsewhere.equisis_mail_state, "failed")
@@ -156,7 +144,7 @@ class TestBackgroundSummary(EquisisSendCase):
         move = self.make_invoice(self.refused)
         self.smtp.refuse_recipient("refused@example.com")
         self.send(self.open_wizard(move))
-        older = self._mails(move)
+        older = self.mails_of(move)
         self.assertEqual(older.state, "exception")
         self.smtp.reset()
         others = self.make_invoice(self.partner) | self.make_invoice(self.partner)

@@ -211,16 +211,7 @@ class TestBounce(EquisisSendCase):
         move = self.make_invoice(self.customer)
         with patch.object(mail_class, "_equisis_record", lambda mails: None):
             self.send(self.open_wizard(move))
-        mail = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("equisis_model", "=", "account.move"),
-                    ("equisis_res_id", "=", move.id),
-                ]
-            )
-        )
+        mail = self.mails_of(move)
         self.assertEqual(mail.state, "sent")
         self.assertFalse(mail.equisis_reported)
         self.assertNotEqual(move.equisis_mail_state, "sent")

@@ -265,16 +265,7 @@ class TestSmtpFaults(EquisisSendCase):
         )
         self.smtp.refuse_recipient("client1@example.com")
         self.send(self.open_wizard(moves))
-        mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("equisis_model", "=", "account.move"),
-                    ("equisis_res_id", "in", moves.ids),
-                ]
-            )
-        )
+        mails = self.mails_of(moves)
         self.assertEqual(
             {mail.equisis_res_id: mail.state for mail in mails},
             {moves[0].id: "sent", moves[1].id: "exception"},
@@ -296,16 +287,7 @@ class TestSmtpFaults(EquisisSendCase):
         move = self.make_invoice(self.partners[0])
         self.smtp.refuse_recipient("client0@example.com")
         self.send(self.open_wizard(move))
-        failed = (
-            self.env["mail.mail"]
-            .sudo()
-            .search(
-                [
-                    ("equisis_model", "=", "account.move"),
-                    ("equisis_res_id", "=", move.id),
-                ]
-            )
-        )
+        failed = self.mails_of(move)
         self.assertEqual(failed.state, "exception")
         self.smtp.reset()
 
