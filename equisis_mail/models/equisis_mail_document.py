@@ -225,11 +225,10 @@ class EquisisMailDocument(models.AbstractModel):
             if len(mails) == 1
             else self.env._("%(count)s e-mails will be sent again.", count=len(mails))
         )
+        # Those retried are queued now: the documents still failed have no
+        # mail to send again.
         never_made = self.filtered(
-            lambda document: (
-                document.equisis_mail_state == "failed"
-                and document.id not in mails.mapped("equisis_res_id")
-            )
+            lambda document: document.equisis_mail_state == "failed"
         )
         if never_made:
             message = f"{message} {Service._never_made_message(never_made)}"

@@ -460,14 +460,16 @@ class MailMail(models.Model):
                     # Each document is told of its own mail only: a model's
                     # step for a sent document (the invoice's sent flag, the
                     # quotation's state) must not reach a failed one.
+                    sent_ids = set(sent.mapped("equisis_res_id"))
+                    failed_ids = set(failed.mapped("equisis_res_id"))
                     if sent:
-                        documents.browse(
-                            sent.mapped("equisis_res_id")
-                        ).exists()._equisis_mark_sent(sent)
+                        documents.filtered(
+                            lambda d, ids=sent_ids: d.id in ids
+                        )._equisis_mark_sent(sent)
                     if failed:
-                        documents.browse(
-                            failed.mapped("equisis_res_id")
-                        ).exists()._equisis_mark_failed(failed)
+                        documents.filtered(
+                            lambda d, ids=failed_ids: d.id in ids
+                        )._equisis_mark_failed(failed)
                 done.equisis_reported = True
         except Exception as error:  # noqa: BLE001 # pylint: disable=broad-exception-caught
             _logger.warning(
