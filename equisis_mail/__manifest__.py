@@ -4,7 +4,7 @@
     "name": "Equisis Mail",
     "summary": "Send invoices by e-mail through each user's own SMTP server, "
     "with letters per language, e-invoices, annexes and BCC confirmation",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Accounting/Accounting",
     "website": "https://github.com/equisis/equisis_mail",
     "author": "equisis_mail contributors",

@@ -9,6 +9,7 @@ from . import equisis_mail_document
 from . import equisis_mail_batch
 from . import equisis_mail_queue
 from . import equisis_mail_handoff
+from . import equisis_mail_attempt
 from . import equisis_mail_service
 from . import equisis_mail_bounce
 from . import account_move

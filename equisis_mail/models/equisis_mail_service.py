@@ -15,6 +15,7 @@ from odoo.tools import SQL, clean_context, mute_logger
 
 from ..utils.addresses import split_recipients
 from .account_move_send import wkhtmltopdf_renders_batches
+from .equisis_mail_attempt import STOPPED_ALONE_LIMIT
 
 _logger = logging.getLogger(__name__)
 
@@ -539,6 +540,7 @@ class EquisisMailService(models.AbstractModel):
         """
         self._record_outcomes()
         self.env["equisis.mail.handoff"]._equisis_forget()
+        self.env["equisis.mail.attempt"]._equisis_forget()
         self._send_queue()
         self._deliver_left_behind()
         self._close_batches()
@@ -700,7 +702,9 @@ class EquisisMailService(models.AbstractModel):
     def _make_group(self, author, company, entry_by_record):
         """Make the mails of one sender and company; on an error no check
         foresaw, start again from the last commit one document at a time, so
-        that only the document at fault fails.
+        that only the document at fault fails. A process stopped in the
+        middle (see ``equisis.mail.attempt``) is dealt with in the same way
+        when the entries are taken again.
 
         Each transaction locks its entries anew: a commit released them,
         and what another lane took since is its own.
@@ -710,6 +714,31 @@ class EquisisMailService(models.AbstractModel):
         entry_by_record = self._still_queued(entry_by_record)
         if not entry_by_record:
             return self.env["mail.mail"].sudo()
+        Attempt = self.env["equisis.mail.attempt"]
+        entries = (
+            self.env["equisis.mail.queue"].sudo().concat(*entry_by_record.values())
+        )
+        stopped = Attempt._equisis_stopped(entries)
+        if stopped and len(entry_by_record) > 1:
+            return self._make_stopped_alone(author, company, entry_by_record, stopped)
+        if stopped and stopped[entries.id][1] >= STOPPED_ALONE_LIMIT:
+            ((record, entry),) = entry_by_record.items()
+            _logger.warning(
+                "Mail of %s not made: its process stopped", record.display_name
+            )
+            self._fail_entry(
+                record,
+                entry,
+                self.env._(
+                    "Its documents could not be made: the server stopped each time "
+                    "it was making them (a time or memory limit of the server, or "
+                    "a restart). Send it again, or ask your administrator to look "
+                    "at the server's log."
+                ),
+            )
+            self.env["ir.cron"]._commit_progress()
+            return self.env["mail.mail"].sudo()
+        Attempt._equisis_begin(entries)
         try:
             return self._make_as(author, company, entry_by_record)
         except Exception as error:  # pylint: disable=broad-exception-caught
@@ -734,6 +763,38 @@ class EquisisMailService(models.AbstractModel):
             )
             self.env["ir.cron"]._commit_progress()
             return self.env["mail.mail"].sudo()
+
+    @api.model
+    def _make_stopped_alone(self, author, company, entry_by_record, stopped):
+        """Make the documents whose earlier attempt stopped its process one
+        at a time, after the others: the one that stops it again then stops
+        only itself, and fails once it did so alone often enough. Each mail
+        leaves as soon as it is made, before the process may stop again.
+
+        :param stopped: {entry id: (attempts, attempts alone)}
+        :return: the mail.mail made and committed
+        """
+        _logger.info("A process stopped while making these mails: one by one")
+        others = {
+            record: entry
+            for record, entry in entry_by_record.items()
+            if entry.id not in stopped
+        }
+        groups = [others] if others else []
+        groups += [
+            {record: entry}
+            for record, entry in entry_by_record.items()
+            if record not in others
+        ]
+        mails = self.env["mail.mail"].sudo()
+        for group in groups:
+            made = self._make_group(author, company, group)
+            made._equisis_deliver()
+            # What came of it is committed before the next document may stop
+            # the process (as the host's auto_commit does, but not in tests).
+            self.env["ir.cron"]._commit_progress()
+            mails |= made
+        return mails
 
     @api.model
     def _still_queued(self, entry_by_record):

@@ -166,6 +166,7 @@ class TestSendingAtTheSameInstant(BaseCase):
         "equisis.mail.send",
         "equisis.mail.queue",
         "equisis.mail.handoff",
+        "equisis.mail.attempt",
         "ir.cron.progress",
         "ir.cron.trigger",
         "mail.mail",
@@ -637,6 +638,49 @@ class TestSendingAtTheSameInstant(BaseCase):
             self.assertTrue(
                 any("tax authority unreachable" in str(note) for note in notes), notes
             )
+
+    def test_document_that_stops_its_process_fails_alone(self):
+        """Making one invoice stops the process (Odoo's time or memory limit
+        kills a worker; here an exception nothing catches): the run commits
+        nothing, and without more the next runs would take the same chunk
+        and stop again, forever. The next runs make that chunk's invoices
+        one at a time: the others are mailed, and the invoice that stopped
+        its process twice on its own fails with the reason."""
+        move_ids = [self._make_invoice() for _ in range(3)]
+        self._queue(self.user_ids[0], move_ids)
+        send_class = self.registry["account.move.send"]
+        original = send_class._call_web_service_before_invoice_pdf_render
+
+        def stopping_hook(send, invoices_data):
+            if any(invoice.id == move_ids[1] for invoice in invoices_data):
+                raise ProcessDied
+            return original(send, invoices_data)
+
+        with patch.object(
+            send_class, "_call_web_service_before_invoice_pdf_render", stopping_hook
+        ):
+            # The chunk, then the invoice alone, twice.
+            for _run in range(3):
+                with self.assertRaises(ProcessDied):
+                    self._run_background()
+            self.assertEqual(len(self.smtp.received), 1)
+            with mute_logger("odoo.addons.equisis_mail.models.equisis_mail_service"):
+                self._run_background()
+        self.assertEqual(len(self.smtp.received), 2)
+        self.assertEqual(self._mails(move_ids[0]), (["sent"], True))
+        self.assertEqual(self._mails(move_ids[1]), ([], False))
+        self.assertEqual(self._mails(move_ids[2]), (["sent"], True))
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertFalse(env["equisis.mail.queue"].search_count([]))
+            move = env["account.move"].browse(move_ids[1])
+            self.assertEqual(move.equisis_mail_state, "failed")
+            self.assertIn("the server stopped", move.equisis_mail_failure)
+        # The attempts go with the next run.
+        self._run_background()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertFalse(self._created(env, "equisis.mail.attempt"))
 
     def test_background_lanes_that_stop_when_the_queue_is_empty(self):
         """Two scheduled actions do the background work, one per default
