@@ -17,11 +17,10 @@ class EquisisMailAttempt(models.Model):
     The row is committed on a cursor of its own when the run starts making
     the entry's documents, while the entry itself stays locked and
     untouched. A process that is stopped in the middle (Odoo's time or
-    memory limit for a worker, a restart) commits nothing else: the entry is
-    queued again, and this row is left with the id of an aborted
-    transaction. Without it, the document that stops the process would be
-    taken again with the same chunk, forever, and the queue behind it with
-    it.
+    memory limit for a worker, a restart) does not remove the entry: it is
+    queued again, and this row is left behind, its transaction over.
+    Without it, the document that stops the process would be taken again
+    with the same chunk, forever, and the queue behind it with it.
     """
 
     _name = "equisis.mail.attempt"
@@ -54,9 +53,11 @@ class EquisisMailAttempt(models.Model):
 
     @api.model
     def _equisis_stopped(self, entries):
-        """The attempts at these entries whose transaction was aborted, read
-        on a fresh snapshot: a process stopped while making them, or an
-        error rolled their chunk back.
+        """The earlier attempts at these entries, read on a fresh snapshot.
+        The entries are still queued and this transaction holds them: each
+        attempt whose transaction is over ended without making them (its
+        process stopped, or an error rolled it back), even one that
+        committed before (a localisation's e-invoice step may commit).
 
         :return: {entry id: (attempts, attempts alone in their chunk)}
         """
@@ -66,7 +67,7 @@ class EquisisMailAttempt(models.Model):
                 SQL(
                     "SELECT entry_id, count(*), count(*) FILTER (WHERE alone) "
                     "FROM %s WHERE entry_id = ANY(%s) AND transaction != %s "
-                    "AND %s = 'aborted' GROUP BY entry_id",
+                    "AND %s IS DISTINCT FROM 'in progress' GROUP BY entry_id",
                     SQL.identifier(self._table),
                     entries.ids,
                     own,

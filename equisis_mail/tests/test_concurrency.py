@@ -646,15 +646,26 @@ class TestSendingAtTheSameInstant(BaseCase):
         and stop again, forever. The next runs make that chunk's invoices
         one at a time: the others are mailed, and the invoice that stopped
         its process twice on its own fails with the reason."""
+        self._stop_on_the_second_of_three(commit=False)
+
+    def test_document_that_stops_its_process_after_a_commit_fails_alone(self):
+        """The same after an e-invoice step that commits (as several
+        localisations' do): the attempt's transaction committed, the
+        document is still queued."""
+        self._stop_on_the_second_of_three(commit=True)
+
+    def _stop_on_the_second_of_three(self, commit):
         move_ids = [self._make_invoice() for _ in range(3)]
         self._queue(self.user_ids[0], move_ids)
         send_class = self.registry["account.move.send"]
         original = send_class._call_web_service_before_invoice_pdf_render
 
         def stopping_hook(send, invoices_data):
+            original(send, invoices_data)
+            if commit:
+                send.env.cr.commit()  # what the localisation does
             if any(invoice.id == move_ids[1] for invoice in invoices_data):
                 raise ProcessDied
-            return original(send, invoices_data)
 
         with patch.object(
             send_class, "_call_web_service_before_invoice_pdf_render", stopping_hook
