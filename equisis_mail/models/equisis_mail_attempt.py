@@ -6,8 +6,8 @@ from odoo.tools import SQL
 
 from .equisis_mail_handoff import STATUS
 
-# A document whose making stopped its process this many times, alone in its
-# chunk, is not tried again: it fails with the reason.
+# A document whose making stopped its process this many times, made on its
+# own, is not tried again: it fails with the reason.
 STOPPED_ALONE_LIMIT = 2
 
 
@@ -30,7 +30,7 @@ class EquisisMailAttempt(models.Model):
     entry_id = fields.Integer(required=True, index=True, readonly=True)
     transaction = fields.Char(required=True, readonly=True)
     alone = fields.Boolean(
-        readonly=True, help="The entry was the only one of its chunk."
+        readonly=True, help="The entry's document was made on its own."
     )
 
     @api.model
@@ -89,11 +89,12 @@ class EquisisMailAttempt(models.Model):
                     DELETE FROM %s attempt
                      WHERE %s IS DISTINCT FROM 'in progress'
                        AND NOT EXISTS (
-                           SELECT 1 FROM equisis_mail_queue entry
+                           SELECT 1 FROM %s entry
                             WHERE entry.id = attempt.entry_id
                        )
                     """,
                     SQL.identifier(self._table),
                     STATUS,
+                    SQL.identifier(self.env["equisis.mail.queue"]._table),
                 )
             )

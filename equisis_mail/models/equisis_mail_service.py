@@ -539,11 +539,16 @@ class EquisisMailService(models.AbstractModel):
         Qt renders its PDFs in one call), and its mails leave right after.
         """
         self._record_outcomes()
-        self.env["equisis.mail.handoff"]._equisis_forget()
-        self.env["equisis.mail.attempt"]._equisis_forget()
+        self._forget_guards()
         self._send_queue()
         self._deliver_left_behind()
         self._close_batches()
+
+    @api.model
+    def _forget_guards(self):
+        """Drop the hand-offs and attempts that no longer guard anything."""
+        self.env["equisis.mail.handoff"]._equisis_forget()
+        self.env["equisis.mail.attempt"]._equisis_forget()
 
     @api.model
     def _cron_send_lane(self):
@@ -570,8 +575,7 @@ class EquisisMailService(models.AbstractModel):
         Queue = self.env["equisis.mail.queue"].sudo()
         Cron = self.env["ir.cron"]
         Cron._commit_progress(remaining=Queue.search_count([]))
-        end = self.env.context.get("cron_end_time")
-        if end is not None and time.monotonic() > end + RUN_OVERTIME:
+        if self._past_overtime():
             # Odoo's trigger wakes the cron threads once this run is over.
             Cron.browse(self.env.context.get("cron_id")).sudo()._trigger()
             return
@@ -584,8 +588,17 @@ class EquisisMailService(models.AbstractModel):
                 break
             count = len(entries)
             self._send_entries(entries)
-            if Cron._commit_progress(count) <= 0:
+            # Counted anew: a run past its time leaves entries of its chunk
+            # queued (see ``_make_stopped_alone``).
+            if Cron._commit_progress(count, remaining=Queue.search_count([])) <= 0:
                 break
+
+    @api.model
+    def _past_overtime(self):
+        """Whether the scheduled action's run is past its time by more than
+        ``RUN_OVERTIME``: it takes no new work then."""
+        end = self.env.context.get("cron_end_time")
+        return end is not None and time.monotonic() > end + RUN_OVERTIME
 
     @api.model
     def _lane_rested(self):
@@ -767,27 +780,33 @@ class EquisisMailService(models.AbstractModel):
     @api.model
     def _make_stopped_alone(self, author, company, entry_by_record, stopped):
         """Make the documents whose earlier attempt stopped its process one
-        at a time, after the others: the one that stops it again then stops
-        only itself, and fails once it did so alone often enough. Each mail
-        leaves as soon as it is made, before the process may stop again.
+        at a time, first, while the run is young (a worker is stopped for
+        the whole run's time, not for one document's), then the others
+        together: the one that stops it again then stops only itself, and
+        fails once it did so alone often enough. Each mail leaves as soon as
+        it is made, before the process may stop again. A run past its time
+        leaves the rest queued, for the next run.
 
         :param stopped: {entry id: (attempts, attempts alone)}
         :return: the mail.mail made and committed
         """
         _logger.info("A process stopped while making these mails: one by one")
+        groups = [
+            {record: entry}
+            for record, entry in entry_by_record.items()
+            if entry.id in stopped
+        ]
         others = {
             record: entry
             for record, entry in entry_by_record.items()
             if entry.id not in stopped
         }
-        groups = [others] if others else []
-        groups += [
-            {record: entry}
-            for record, entry in entry_by_record.items()
-            if record not in others
-        ]
+        if others:
+            groups.append(others)
         mails = self.env["mail.mail"].sudo()
         for group in groups:
+            if self._past_overtime():
+                break
             made = self._make_group(author, company, group)
             made._equisis_deliver()
             # What came of it is committed before the next document may stop

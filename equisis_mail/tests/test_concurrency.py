@@ -654,6 +654,47 @@ class TestSendingAtTheSameInstant(BaseCase):
         document is still queued."""
         self._stop_on_the_second_of_three(commit=True)
 
+    def test_documents_made_one_at_a_time_stop_when_the_run_is_over(self):
+        """Documents whose earlier attempt stopped its process are made one
+        at a time, each in a few seconds; a run past its time makes no
+        more of them (Odoo would stop the worker past its limit, and the
+        document under way would be blamed): the rest stays queued, Odoo is
+        told so, and the next run sends it. Here the run's time is up once
+        the first mail is made."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(3)]
+        self._queue(self.user_ids[0], move_ids)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            entries = env["equisis.mail.queue"].search([])
+            self.assertEqual(len(entries), 3)
+            # The chunk's process stopped: its transaction never committed.
+            cr.execute("SELECT pg_current_xact_id()::text")
+            stopped = cr.fetchone()[0]
+            cr.rollback()
+            for entry in entries:
+                env["equisis.mail.attempt"].create(
+                    {"entry_id": entry.id, "transaction": stopped}
+                )
+        service_class = self.registry["equisis.mail.service"]
+
+        def past_overtime(service):
+            return bool(self.smtp.received)
+
+        with (
+            patch.object(service_class, "_past_overtime", past_overtime),
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            # Its 10 seconds are over too: Odoo calls it again later.
+            progress = self._run_lane_as_cron(cr, time.monotonic() - 1)
+            self.assertEqual(progress.remaining, 2)
+        self.assertEqual(len(self.smtp.received), 1)
+        self._run_background()
+        self.assertEqual(len(self.smtp.received), 3)
+        self.assertEqual(
+            [self._mails(move_id) for move_id in move_ids], [(["sent"], True)] * 3
+        )
+
     def _stop_on_the_second_of_three(self, commit):
         move_ids = [self._make_invoice() for _ in range(3)]
         self._queue(self.user_ids[0], move_ids)

@@ -54,7 +54,7 @@ class EquisisMailService(models.AbstractModel):
         """The jobs own the queue; the scheduled action records what is
         left to record and delivers mails a dead process left behind."""
         self._record_outcomes()
-        self.env["equisis.mail.handoff"]._equisis_forget()
+        self._forget_guards()
         self._deliver_left_behind()
         self._close_batches()
 
