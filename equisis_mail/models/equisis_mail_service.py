@@ -586,19 +586,25 @@ class EquisisMailService(models.AbstractModel):
             if not entries:
                 Cron._commit_progress(remaining=0)
                 break
-            count = len(entries)
             self._send_entries(entries)
             # Counted anew: a run past its time leaves entries of its chunk
             # queued (see ``_make_stopped_alone``).
-            if Cron._commit_progress(count, remaining=Queue.search_count([])) <= 0:
+            done = len(entries) - len(entries.exists())
+            left = Cron._commit_progress(done, remaining=Queue.search_count([]))
+            if left <= 0 or self._past_overtime():
                 break
 
     @api.model
     def _past_overtime(self):
         """Whether the scheduled action's run is past its time by more than
-        ``RUN_OVERTIME``: it takes no new work then."""
+        ``RUN_OVERTIME``: it takes no new work then. Only Odoo's cron run
+        counts (with its progress), not a context that came along."""
         end = self.env.context.get("cron_end_time")
-        return end is not None and time.monotonic() > end + RUN_OVERTIME
+        return (
+            end is not None
+            and bool(self.env.context.get("ir_cron_progress_id"))
+            and time.monotonic() > end + RUN_OVERTIME
+        )
 
     @api.model
     def _lane_rested(self):

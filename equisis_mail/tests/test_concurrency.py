@@ -264,6 +264,8 @@ class TestSendingAtTheSameInstant(BaseCase):
     def setUp(self):
         super().setUp()
         self.smtp.reset()
+        # Each test starts with no mail counted on the personal servers.
+        self._forget_personal_limits()
 
     def _make_invoice(self, legal_pdf=False):
         with self.registry.cursor() as cr:
@@ -656,22 +658,23 @@ class TestSendingAtTheSameInstant(BaseCase):
 
     def test_documents_made_one_at_a_time_stop_when_the_run_is_over(self):
         """Documents whose earlier attempt stopped its process are made one
-        at a time, each in a few seconds; a run past its time makes no
-        more of them (Odoo would stop the worker past its limit, and the
+        at a time, first, each in a few seconds; a run past its time makes
+        no more of them (Odoo would stop the worker past its limit, and the
         document under way would be blamed): the rest stays queued, Odoo is
-        told so, and the next run sends it. Here the run's time is up once
-        the first mail is made."""
-        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(3)]
+        told so, and the next run sends it. Here the first of four invoices
+        was queued after the others' process stopped, and the run's time is
+        up once the first mail is made."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(4)]
         self._queue(self.user_ids[0], move_ids)
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             entries = env["equisis.mail.queue"].search([])
-            self.assertEqual(len(entries), 3)
+            self.assertEqual(entries.mapped("res_id"), move_ids)
             # The chunk's process stopped: its transaction never committed.
             cr.execute("SELECT pg_current_xact_id()::text")
             stopped = cr.fetchone()[0]
             cr.rollback()
-            for entry in entries:
+            for entry in entries[1:]:
                 env["equisis.mail.attempt"].create(
                     {"entry_id": entry.id, "transaction": stopped}
                 )
@@ -687,12 +690,15 @@ class TestSendingAtTheSameInstant(BaseCase):
         ):
             # Its 10 seconds are over too: Odoo calls it again later.
             progress = self._run_lane_as_cron(cr, time.monotonic() - 1)
-            self.assertEqual(progress.remaining, 2)
-        self.assertEqual(len(self.smtp.received), 1)
-        self._run_background()
-        self.assertEqual(len(self.smtp.received), 3)
+            self.assertEqual((progress.done, progress.remaining), (1, 3))
         self.assertEqual(
-            [self._mails(move_id) for move_id in move_ids], [(["sent"], True)] * 3
+            [self._mails(move_id)[0] for move_id in move_ids],
+            [[], ["sent"], [], []],
+        )
+        self._run_background()
+        self.assertEqual(len(self.smtp.received), 4)
+        self.assertEqual(
+            [self._mails(move_id) for move_id in move_ids], [(["sent"], True)] * 4
         )
 
     def _stop_on_the_second_of_three(self, commit):
@@ -772,7 +778,6 @@ class TestSendingAtTheSameInstant(BaseCase):
         self._queue(self.user_ids[0], move_ids)
         self._set_chunk_size(2)
         self.addCleanup(self._set_chunk_size, False)
-        self.addCleanup(self._forget_personal_limits)
         done = []
         with (
             patch.object(service_module, "MIN_CHUNK", 1),
@@ -798,7 +803,6 @@ class TestSendingAtTheSameInstant(BaseCase):
         self._queue(self.user_ids[0], move_ids)
         self._set_chunk_size(2)
         self.addCleanup(self._set_chunk_size, False)
-        self.addCleanup(self._forget_personal_limits)
         with (
             self.registry.cursor() as cr,
             real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
