@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 import math
+import resource
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -11,7 +12,7 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
-from odoo.tools import SQL, clean_context, mute_logger
+from odoo.tools import SQL, clean_context, config, mute_logger
 
 from ..utils.addresses import split_recipients
 from .account_move_send import wkhtmltopdf_renders_batches
@@ -47,11 +48,27 @@ LANE_REST = 10
 # gives it (10 s): Odoo restarts a server whose cron thread runs longer than
 # its limit_time_real (120 s by default), and kills such a cron worker.
 RUN_OVERTIME = 50
+# A run takes no new chunk with less CPU time than this left before its
+# process's limit: Odoo's workers (``--workers``) limit the CPU time of
+# each pass of a cron worker (``limit_time_cpu``, 60 s by default), then
+# raise an exception, once a second, in whatever document is being made.
+CPU_MARGIN = 15
 # A mail of this addon still outgoing after this long was left by a process
 # that died after committing it: the background run delivers it. Taking a
 # mail is safe at any time (``mail.mail._equisis_take``); the delay only
 # leaves the window's own delivery the first go.
 ORPHAN_MINUTES = 1
+
+
+def cpu_seconds_left():
+    """The CPU seconds this process may still use before the system signals
+    it (Odoo's workers set that limit anew for each pass), or None without a
+    limit (Odoo's threaded server)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return soft - usage.ru_utime - usage.ru_stime
 
 
 class EquisisMailService(models.AbstractModel):
@@ -597,14 +614,23 @@ class EquisisMailService(models.AbstractModel):
     @api.model
     def _past_overtime(self):
         """Whether the scheduled action's run is past its time by more than
-        ``RUN_OVERTIME``: it takes no new work then. Only Odoo's cron run
-        counts (with its progress), not a context that came along."""
+        ``RUN_OVERTIME``, or its process is near its CPU limit: it takes no
+        new work then. Only Odoo's cron run counts (with its progress), not
+        a context that came along."""
         end = self.env.context.get("cron_end_time")
-        return (
-            end is not None
-            and bool(self.env.context.get("ir_cron_progress_id"))
-            and time.monotonic() > end + RUN_OVERTIME
+        if end is None or not self._in_cron_run():
+            return False
+        left = cpu_seconds_left()
+        margin = min(CPU_MARGIN, config["limit_time_cpu"] / 2)
+        return time.monotonic() > end + RUN_OVERTIME or (
+            left is not None and left < margin
         )
+
+    @api.model
+    def _in_cron_run(self):
+        """Whether this runs in Odoo's cron run of a scheduled action (with
+        its progress), which takes again what is left queued."""
+        return bool(self.env.context.get("ir_cron_progress_id"))
 
     @api.model
     def _lane_rested(self):
@@ -762,6 +788,12 @@ class EquisisMailService(models.AbstractModel):
             return self._make_as(author, company, entry_by_record)
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.env.cr.rollback()
+            left = cpu_seconds_left()
+            if left is not None and left < 1 and self._in_cron_run():
+                # The worker's CPU limit, not the documents: they stay
+                # queued, and the run ends (the limit strikes again each
+                # second); the scheduled action's next pass makes them.
+                raise
             entry_by_record = self._still_queued(entry_by_record)
             if len(entry_by_record) > 1:
                 _logger.info("A chunk failed: its documents are made one by one")

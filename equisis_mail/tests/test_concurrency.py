@@ -2,14 +2,20 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Two users sending the same invoice: one mail, and a clear refusal."""
 
+import os
+import resource
+import signal
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
 from odoo.modules.registry import DummyRLock, Registry
+from odoo.service import server
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import SQL, mute_logger
@@ -812,6 +818,99 @@ class TestSendingAtTheSameInstant(BaseCase):
             self.assertEqual(progress.done, 2)
         self._run_background()
         self.assertEqual(len(self.smtp.received), 5)
+
+    @contextmanager
+    def _worker_cpu_limit(self, seconds=None):
+        """The CPU limit of Odoo's workers (``limit_time_cpu``): SIGXCPU
+        handled by their own handler, an exception in whatever runs. With
+        ``seconds``, the limit is that much CPU time from now; otherwise
+        the caller sets it (``_limit_cpu``)."""
+        worker = SimpleNamespace(pid=os.getpid())
+        armed = True
+
+        def handler(signum, frame):
+            if armed:
+                server.Worker.signal_time_expired_handler(worker, signum, frame)
+
+        limits = resource.getrlimit(resource.RLIMIT_CPU)
+        previous = signal.signal(signal.SIGXCPU, handler)
+        try:
+            if seconds is not None:
+                self._limit_cpu(seconds)
+            yield
+        finally:
+            armed = False
+            resource.setrlimit(resource.RLIMIT_CPU, limits)
+            time.sleep(0.05)  # a signal already sent finds the handler disarmed
+            signal.signal(signal.SIGXCPU, previous)
+
+    @staticmethod
+    def _limit_cpu(seconds):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(
+            resource.RLIMIT_CPU,
+            (int(usage.ru_utime + usage.ru_stime) + seconds, hard),
+        )
+
+    def test_worker_cpu_limit_leaves_its_chunk_queued(self):
+        """Odoo's workers limit the CPU time of each pass of a cron worker
+        and raise an exception once it is spent, again each second: no
+        fault of the documents being made. The scheduled action's run ends
+        with its chunk queued and no document failed; the next run mails
+        them."""
+        move_ids = [self._make_invoice() for _ in range(3)]
+        self._queue(self.user_ids[0], move_ids)
+        send_class = self.registry["account.move.send"]
+        original = send_class._call_web_service_before_invoice_pdf_render
+
+        def spending_hook(send, invoices_data):
+            original(send, invoices_data)
+            self._limit_cpu(1)
+            while True:  # until the limit strikes
+                sum(range(1000))
+
+        with (
+            self._worker_cpu_limit(),
+            patch.object(
+                send_class, "_call_web_service_before_invoice_pdf_render", spending_hook
+            ),
+            self.assertRaisesRegex(Exception, "CPU time limit exceeded"),
+            self.registry.cursor() as cr,
+            real_delivery(api.Environment(cr, SUPERUSER_ID, {})),
+        ):
+            self._run_lane_as_cron(cr)
+        self.assertFalse(self.smtp.received)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertEqual(env["equisis.mail.queue"].search_count([]), 3)
+            moves = env["account.move"].browse(move_ids)
+            self.assertEqual(set(moves.mapped("equisis_mail_state")), {"queued"})
+        self._run_background()
+        self.assertEqual(
+            [self._mails(move_id) for move_id in move_ids], [(["sent"], True)] * 3
+        )
+
+    def test_run_near_the_worker_cpu_limit_takes_no_chunk(self):
+        """With less CPU time left before the worker's limit than a chunk
+        may need, a run takes no chunk and calls its lane again: the
+        worker's next pass starts with all its CPU time."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        self._queue(self.user_ids[0], move_ids)
+        with self.registry.cursor() as cr:
+            lane = api.Environment(cr, SUPERUSER_ID, {}).ref(
+                "equisis_mail.ir_cron_equisis_send_lane"
+            )
+            cr.execute(SQL("DELETE FROM ir_cron_trigger WHERE cron_id = %s", lane.id))
+            with self._worker_cpu_limit(service_module.CPU_MARGIN - 5):
+                progress = self._run_lane_as_cron(cr, time.monotonic() + 10)
+            self.assertEqual((progress.done, progress.remaining), (0, 2))
+        self.assertFalse(self.smtp.received)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertTrue(env["ir.cron.trigger"].search([("cron_id", "=", lane.id)]))
+        self._run_background()
+        self.assertEqual(len(self.smtp.received), 2)
 
     def _rest_second_lane(self, cr):
         """As if the second lane had sent nothing for a minute."""
