@@ -3,6 +3,7 @@
 import logging
 import math
 import resource
+import threading
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -13,6 +14,8 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError, ValidationError
 from odoo.tools import SQL, clean_context, config, mute_logger
+
+from odoo.addons.base.models.ir_cron import MIN_TIME_PER_JOB
 
 from ..utils.addresses import split_recipients
 from .account_move_send import wkhtmltopdf_renders_batches
@@ -613,18 +616,24 @@ class EquisisMailService(models.AbstractModel):
 
     @api.model
     def _past_overtime(self):
-        """Whether the scheduled action's run is past its time by more than
-        ``RUN_OVERTIME``, or its process is near its CPU limit: it takes no
-        new work then. Only Odoo's cron run counts (with its progress), not
-        a context that came along."""
+        """Whether the scheduled action's run, or the cron thread's pass it
+        runs in, is past its time by more than ``RUN_OVERTIME``, or its
+        process is near its CPU limit: it takes no new work then. Only
+        Odoo's cron run counts (with its progress), not a context that came
+        along."""
         end = self.env.context.get("cron_end_time")
         if end is None or not self._in_cron_run():
             return False
+        if time.monotonic() > end + RUN_OVERTIME:
+            return True
+        # Odoo's time limit counts from the start of the cron thread's pass,
+        # which may have run another job before this one: its threaded
+        # server notes that start on the thread (its workers do not).
+        started = getattr(threading.current_thread(), "start_time", None)
+        if started and time.time() > started + MIN_TIME_PER_JOB + RUN_OVERTIME:
+            return True
         left = cpu_seconds_left()
-        margin = min(CPU_MARGIN, config["limit_time_cpu"] / 2)
-        return time.monotonic() > end + RUN_OVERTIME or (
-            left is not None and left < margin
-        )
+        return left is not None and left < min(CPU_MARGIN, config["limit_time_cpu"] / 2)
 
     @api.model
     def _in_cron_run(self):

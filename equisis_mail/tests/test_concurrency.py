@@ -1096,6 +1096,27 @@ class TestSendingAtTheSameInstant(BaseCase):
         self._run_background()
         self.assertEqual(len(self.smtp.received), 2)
 
+    def test_run_late_in_its_cron_thread_pass_takes_no_chunk(self):
+        """Odoo's time limit counts from the start of the cron thread's
+        pass, which ran another long job first: a lane's run that starts
+        there takes no chunk and calls its lane again, although its own
+        time has just begun (its threaded server restarts past the limit)."""
+        move_ids = [self._make_invoice(legal_pdf=True) for _ in range(2)]
+        self._queue(self.user_ids[0], move_ids)
+        thread = threading.current_thread()
+        previous = getattr(thread, "start_time", None)
+        # What Odoo's threaded server notes at the start of each pass.
+        thread.start_time = time.time() - 100
+        try:
+            with self.registry.cursor() as cr:
+                progress = self._run_lane_as_cron(cr, time.monotonic() + 10)
+                self.assertEqual((progress.done, progress.remaining), (0, 2))
+        finally:
+            thread.start_time = previous
+        self.assertFalse(self.smtp.received)
+        self._run_background()
+        self.assertEqual(len(self.smtp.received), 2)
+
     def test_lane_with_nothing_to_take_reports_nothing_left(self):
         """While the other lane holds every queued document, a lane's run
         reports nothing left to Odoo's cron, which would otherwise call it
