@@ -52,9 +52,10 @@ LANE_REST = 10
 # its limit_time_real (120 s by default), and kills such a cron worker.
 RUN_OVERTIME = 50
 # A run takes no new chunk with less CPU time than this left before its
-# process's limit: Odoo's workers (``--workers``) limit the CPU time of
-# each pass of a cron worker (``limit_time_cpu``, 60 s by default), then
-# raise an exception, once a second, in whatever document is being made.
+# process's limit (a chunk's Python takes a few seconds): Odoo's workers
+# (``--workers``) limit the CPU time of each pass of a cron worker
+# (``limit_time_cpu``, 60 s by default), and a worker past it exits in the
+# middle of its chunk, as if killed (see ``equisis.mail.attempt``).
 CPU_MARGIN = 15
 # A mail of this addon still outgoing after this long was left by a process
 # that died after committing it: the background run delivers it. Taking a
@@ -622,24 +623,23 @@ class EquisisMailService(models.AbstractModel):
         Odoo's cron run counts (with its progress), not a context that came
         along."""
         end = self.env.context.get("cron_end_time")
-        if end is None or not self._in_cron_run():
+        if end is None or not self.env.context.get("ir_cron_progress_id"):
             return False
         if time.monotonic() > end + RUN_OVERTIME:
             return True
         # Odoo's time limit counts from the start of the cron thread's pass,
         # which may have run another job before this one: its threaded
         # server notes that start on the thread (its workers do not).
-        started = getattr(threading.current_thread(), "start_time", None)
-        if started and time.time() > started + MIN_TIME_PER_JOB + RUN_OVERTIME:
+        thread = threading.current_thread()
+        started = getattr(thread, "start_time", None)
+        if (
+            getattr(thread, "type", None) == "cron"
+            and started
+            and time.time() > started + MIN_TIME_PER_JOB + RUN_OVERTIME
+        ):
             return True
         left = cpu_seconds_left()
         return left is not None and left < min(CPU_MARGIN, config["limit_time_cpu"] / 2)
-
-    @api.model
-    def _in_cron_run(self):
-        """Whether this runs in Odoo's cron run of a scheduled action (with
-        its progress), which takes again what is left queued."""
-        return bool(self.env.context.get("ir_cron_progress_id"))
 
     @api.model
     def _lane_rested(self):
@@ -797,12 +797,6 @@ class EquisisMailService(models.AbstractModel):
             return self._make_as(author, company, entry_by_record)
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.env.cr.rollback()
-            left = cpu_seconds_left()
-            if left is not None and left < 1 and self._in_cron_run():
-                # The worker's CPU limit, not the documents: they stay
-                # queued, and the run ends (the limit strikes again each
-                # second); the scheduled action's next pass makes them.
-                raise
             entry_by_record = self._still_queued(entry_by_record)
             if len(entry_by_record) > 1:
                 _logger.info("A chunk failed: its documents are made one by one")
