@@ -638,6 +638,10 @@ class EquisisMailService(models.AbstractModel):
             and time.time() > started + MIN_TIME_PER_JOB + RUN_OVERTIME
         ):
             return True
+        if not config["workers"]:
+            # A limit on the threaded server's process (``ulimit -t``) is not
+            # set anew for each pass: nothing to wait for.
+            return False
         left = cpu_seconds_left()
         return left is not None and left < min(CPU_MARGIN, config["limit_time_cpu"] / 2)
 

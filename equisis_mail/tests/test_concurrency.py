@@ -15,7 +15,7 @@ from odoo.exceptions import UserError
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, config, mute_logger
 
 from ..models import equisis_mail_service as service_module
 from .common import EquisisSendCase, SmtpFixture, real_delivery
@@ -826,29 +826,26 @@ class TestSendingAtTheSameInstant(BaseCase):
 
     @contextmanager
     def _worker_cpu_limit(self, seconds):
-        """A CPU time limit ``seconds`` from now, as Odoo's workers set one
-        for each pass (``limit_time_cpu``). Reaching it raises here (a
-        worker exits), instead of stopping the test server."""
-        armed = True
-
-        def handler(signum, frame):
-            if armed:
-                raise AssertionError("the CPU time limit was reached")
-
+        """A cron worker of Odoo's multi-process server, with Odoo's default
+        CPU time limit for a pass (60 s), ``seconds`` of it left. Reaching
+        it is noted and fails the test, instead of stopping the test
+        server."""
+        reached = []
         limits = resource.getrlimit(resource.RLIMIT_CPU)
-        previous = signal.signal(signal.SIGXCPU, handler)
+        previous = signal.signal(signal.SIGXCPU, lambda *_args: reached.append(1))
         try:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            resource.setrlimit(
-                resource.RLIMIT_CPU,
-                (int(usage.ru_utime + usage.ru_stime) + seconds, limits[1]),
-            )
-            yield
+            with patch.dict(config.options, {"workers": 2, "limit_time_cpu": 60}):
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                resource.setrlimit(
+                    resource.RLIMIT_CPU,
+                    (int(usage.ru_utime + usage.ru_stime) + seconds, limits[1]),
+                )
+                yield
         finally:
-            armed = False
             resource.setrlimit(resource.RLIMIT_CPU, limits)
-            time.sleep(0.05)  # a signal already sent finds the handler disarmed
+            time.sleep(0.05)  # a signal already sent finds this handler
             signal.signal(signal.SIGXCPU, previous)
+        self.assertFalse(reached, "the CPU time limit was reached")
 
     def test_run_near_the_worker_cpu_limit_takes_no_chunk(self):
         """With less CPU time left before the worker's limit than a chunk
