@@ -1,6 +1,8 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.modules.registry import Registry
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from odoo.addons.equisis_mail.tests.common import (
     EquisisSendCase,
@@ -92,3 +94,31 @@ class TestQueueJobEngine(EquisisSendCase):
                 self.env["equisis.mail.service"]._cron_send_lane()
             self.assertFalse(self.smtp.received)
             self.assertEqual(move.equisis_mail_state, "queued")
+
+    def test_scheduled_action_forgets_the_attempts_of_entries_gone(self):
+        """The jobs own the queue, and the scheduled action still drops the
+        attempts (committed on cursors of their own) whose entry is gone
+        and whose transaction is over, as the lanes do without queue_job."""
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                SQL(
+                    "INSERT INTO equisis_mail_attempt (entry_id, transaction) "
+                    "VALUES (%s, pg_current_xact_id()::text) RETURNING id",
+                    2**31 - 1,
+                )
+            )
+            attempt_id = cr.fetchone()[0]
+        self.addCleanup(self._remove_attempt, attempt_id)
+        with cron_progress_without_commit(self.env):
+            self.env["equisis.mail.service"]._cron_send()
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                SQL("SELECT 1 FROM equisis_mail_attempt WHERE id = %s", attempt_id)
+            )
+            self.assertFalse(cr.fetchall())
+
+    def _remove_attempt(self, attempt_id):
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            cr.execute(
+                SQL("DELETE FROM equisis_mail_attempt WHERE id = %s", attempt_id)
+            )
