@@ -42,15 +42,34 @@ class EquisisMailBatch(models.Model):
             batch.done = True
             batch._post_summary(mails)
 
+    def _superseded(self, mails):
+        """The cancelled mails whose document a later mail took over: it was
+        sent anew meanwhile, and its retry is no longer this batch's."""
+        Mail = self.env["mail.mail"].sudo()
+        return mails.filtered(
+            lambda mail: (
+                mail.state == "cancel"
+                and Mail.search_count(
+                    [
+                        ("equisis_model", "=", mail.equisis_model),
+                        ("equisis_res_id", "=", mail.equisis_res_id),
+                        ("id", ">", mail.id),
+                    ],
+                    limit=1,
+                )
+            )
+        )
+
     def _post_summary(self, mails):
         """One message in the sender's chat with OdooBot, in the sender's
         language: it shows inside Odoo whatever the sender's notification
         preference, with a link to each document that was not sent."""
         user = self.create_uid
         env = self.with_context(lang=user.lang).env
+        superseded = self._superseded(mails)
         failed = [
             (mail.equisis_model, mail.equisis_res_id, mail.failure_reason or "")
-            for mail in mails
+            for mail in mails - superseded
             if mail.state in ("exception", "cancel")
         ]
         never_made = [tuple(item) for item in self.not_sent or []]
@@ -62,6 +81,11 @@ class EquisisMailBatch(models.Model):
             sent=sent,
             failed=len(failed) + len(never_made),
         )
+        if superseded:
+            body += Markup("<p>%s</p>") % env._(
+                "Sent anew since, by another sending: %(count)s.",
+                count=len(superseded),
+            )
         for heading, items in (
             (env._("Not sent (fix the cause, then use “Retry e-mail”):"), failed),
             (

@@ -101,6 +101,39 @@ class TestBackgroundSummary(EquisisSendCase):
         self.assertEqual(len(summaries), 1)
         self.assertIn("3 sent", str(summaries.body))
 
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_summary_leaves_out_a_document_sent_anew_meanwhile(self):
+        """A document whose mail failed, then sent anew from the window
+        while its batch still waited for a held-back mail, is no longer
+        listed in the batch's summary as one to retry."""
+        self.env["ir.config_parameter"].set_param(
+            "mail.server.personal.limit.minutes", 2
+        )
+        bad = self.make_invoice(self.refused)
+        moves = bad | self.make_invoice(self.partner) | self.make_invoice(self.partner)
+        self.smtp.refuse_recipient("refused@example.com")
+        self.send(self.open_wizard(moves))
+        self._run()
+        self.assertEqual(bad.equisis_mail_state, "failed")
+        self.assertFalse(self._summaries())
+        self.refused.email = "fixed@example.com"
+        self.send(self.open_wizard(bad))
+        held = self.env["mail.mail"].search(
+            [("equisis_res_id", "in", moves.ids), ("state", "=", "outgoing")]
+        )
+        held.scheduled_date = False
+        self.sender.outgoing_mail_server_id.sudo().owner_limit_time = False
+        with real_delivery(self.env):
+            held.send()
+        self.assertEqual(bad.equisis_mail_state, "sent")
+        self._run()
+        summaries = self._summaries()
+        self.assertEqual(len(summaries), 1, summaries.mapped("body"))
+        body = str(summaries.body)
+        self.assertIn("2 sent, 0 not sent", body)
+        self.assertIn("Sent anew since, by another sending: 1.", body)
+        self.assertNotIn(f"/odoo/account.move/{bad.id}", body)
+
     def test_a_document_changed_while_queued_is_not_mailed(self):
         """The background run asks again what the window asked: an invoice
         reset to draft, and one marked sent by Odoo's own Print & Send while
