@@ -44,6 +44,12 @@ class TestBackgroundSummary(EquisisSendCase):
             ]
         )
 
+    def _one_summary(self):
+        """The body of the one summary the sender was told."""
+        summaries = self._summaries()
+        self.assertEqual(len(summaries), 1, summaries.mapped("body"))
+        return str(summaries.body)
+
     def _run(self):
         with real_delivery(self.env), cron_progress_without_commit(self.env):
             self.env["equisis.mail.service"]._cron_send()
@@ -60,9 +66,7 @@ class TestBackgroundSummary(EquisisSendCase):
         self.assertFalse(self._summaries())
         self.smtp.refuse_recipient("refused@example.com")
         self._run()
-        summaries = self._summaries()
-        self.assertEqual(len(summaries), 1, summaries.mapped("body"))
-        body = str(summaries.body)
+        body = self._one_summary()
         self.assertIn("3 documents", body)
         self.assertIn("Envoyés : 2", body)
         self.assertIn("Non envoyés : 1", body)
@@ -127,9 +131,7 @@ class TestBackgroundSummary(EquisisSendCase):
             held.send()
         self.assertEqual(bad.equisis_mail_state, "sent")
         self._run()
-        summaries = self._summaries()
-        self.assertEqual(len(summaries), 1, summaries.mapped("body"))
-        body = str(summaries.body)
+        body = self._one_summary()
         self.assertIn("2 sent, 0 not sent", body)
         self.assertIn("Sent anew since, by another sending: 1.", body)
         self.assertNotIn(f"/odoo/account.move/{bad.id}", body)
