@@ -140,7 +140,13 @@ class EquisisLetter(models.Model):
                     for letter in self
                 ]
             )
-        return super().write(vals)
+        result = super().write(vals)
+        if {"target", "company_id"} & set(vals):
+            # The host checks the record rules on the letters as they were:
+            # a manager of one kind of document could otherwise move a letter
+            # of theirs to another kind's (an invoice's text).
+            self.check_access("write")
+        return result
 
     @api.depends("code", "name", "letter_type", "lang_id")
     def _compute_display_name(self):

@@ -271,6 +271,17 @@ class TestSaleSend(EquisisSendCase):
                     "body_html": "<p>Pay to BE00 0000 0000 0000.</p>",
                 }
             )
+        own = Letter.create(
+            {
+                "code": "HIJACK",
+                "name": "Quotation",
+                "letter_type": "accompaniment",
+                "target": "sale_order",
+                "body_html": "<p>Pay to BE00 0000 0000 0000.</p>",
+            }
+        )
+        with self.assertRaises(AccessError):
+            own.target = "out_invoice"
 
     def test_letter_targets_sales_orders(self):
         letter = self.env.ref("equisis_mail_sale.letter_sale_order_en")
