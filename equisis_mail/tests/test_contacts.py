@@ -262,6 +262,49 @@ class TestContacts(EquisisSendCase):
         copy = self.en.copy()
         self.assertFalse(copy.equisis_mail_state)
 
+    def test_contacts_merge_after_a_mail(self):
+        """Odoo's contact merge, by a contact manager, still works once one
+        of the contacts was mailed: the kept contact shows that mail's
+        status."""
+        self.send(self.open_contacts(self.fr))
+        self.assertEqual(self.fr.equisis_mail_state, "sent")
+        duplicate = self.make_partner(
+            "Contact Français (doublon)", "francais@example.be", "fr_BE"
+        )
+        manager = self.env["res.users"].create(
+            {
+                "name": "Mia Merger",
+                "login": "mia",
+                "email": "mia@example.com",
+                "group_ids": [
+                    Command.set(
+                        (
+                            self.env.ref("base.group_user")
+                            | self.env.ref("base.group_partner_manager")
+                        ).ids
+                    )
+                ],
+            }
+        )
+        merge = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(manager)
+            .create(
+                {
+                    "partner_ids": [Command.set((self.fr | duplicate).ids)],
+                    "dst_partner_id": duplicate.id,
+                    "state": "selection",
+                }
+            )
+        )
+        merge.action_merge()
+        self.assertFalse(self.fr.exists())
+        self.assertEqual(duplicate.equisis_mail_state, "sent")
+        self.assertIn("francais@example.be", duplicate.equisis_mail_sent_to)
+        self.assertTrue(duplicate.equisis_mail_sent_date)
+        with self.assertRaises(AccessError):
+            duplicate.with_user(manager).write({"equisis_mail_state": "failed"})
+
     def test_a_contact_mailed_before_is_not_held(self):
         """A direct mail is no document sent twice: each goes, and the line
         says when the contact was last mailed."""
