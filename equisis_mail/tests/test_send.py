@@ -286,6 +286,25 @@ class TestSend(EquisisSendCase):
         attachments = dict(self.smtp.received[0].attachments())
         self.assertEqual(attachments["plan.txt"], b"plan")
 
+    def test_files_of_internal_notes_are_no_annexes(self):
+        """A file posted in an internal note on the invoice is the team's:
+        neither attached by default nor offered as an annex."""
+        self.env.company.send_annexes_by_mail = True
+        move = self.make_invoice(self.fr)
+        annex = self._annex(move, "plan.txt", b"plan")
+        move.message_post(
+            body="Margin to keep for ourselves",
+            subtype_xmlid="mail.mt_note",
+            attachments=[("margins.txt", b"internal")],
+        )
+        line = self.open_wizard(move).line_ids
+        self.assertEqual(line.attachment_ids, annex)
+        self.assertEqual(line.available_annex_ids, annex)
+        self.send(line.wizard_id)
+        names = [name for name, _content in self.smtp.received[0].attachments()]
+        self.assertIn("plan.txt", names)
+        self.assertNotIn("margins.txt", names)
+
     def test_existing_pdf_is_reused(self):
         move = self.make_invoice(self.fr)
         wizard = self.open_wizard(move)

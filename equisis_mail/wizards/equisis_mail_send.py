@@ -402,7 +402,9 @@ class EquisisMailSend(models.TransientModel):
 
     @api.model
     def _annexes_by_document(self, documents):
-        """The files attached to each document, its own legal PDF aside."""
+        """The files attached to each document, its own legal PDF aside, and
+        those of its internal notes: what the team wrote for itself is not
+        offered to the customer (a user may still upload such a file)."""
         attachments = self.env["ir.attachment"].search(
             [
                 ("res_model", "=", documents._name),
@@ -411,6 +413,23 @@ class EquisisMailSend(models.TransientModel):
                 ("mimetype", "!=", False),
             ]
         )
+        internal = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", documents._name),
+                    ("res_id", "in", documents.ids),
+                    ("attachment_ids", "in", attachments.ids),
+                    "|",
+                    "|",
+                    ("is_internal", "=", True),
+                    ("subtype_id", "=", False),
+                    ("subtype_id.internal", "=", True),
+                ]
+            )
+        )
+        attachments -= internal.attachment_ids
         result = {}
         for attachment in attachments:
             result.setdefault(attachment.res_id, []).append(attachment.id)
