@@ -207,12 +207,39 @@ class EquisisMailService(models.AbstractModel):
             if never_made:
                 raise UserError(self._never_made_message(never_made))
             raise UserError(self.env._("There is no failed e-mail to send again."))
+        self._check_retry(records, to_retry)
         to_retry.mark_outgoing()
+        # A bounced address was replaced by the document's current ones.
+        self._check_retry(records, to_retry)
         failed.filtered(lambda record: record.id in latest)._equisis_set_mail_state(
             "queued"
         )
         to_retry._equisis_deliver_after_commit()
         return to_retry
+
+    @api.model
+    def _check_retry(self, records, mails):
+        """Refuse to send again what the window would refuse now: a document
+        cancelled or back to draft since its mail failed, an address that
+        asked for no more mail since."""
+        problems = []
+        for mail in mails:
+            record = records.browse(mail.equisis_res_id)
+            problem = record._equisis_document_problem() or (
+                record._equisis_recipient_problem(
+                    split_recipients(mail.email_to or "")[0]
+                )
+            )
+            if problem:
+                problems.append(f"{record.display_name}: {problem}")
+        if problems:
+            raise UserError(
+                self.env._(
+                    "Nothing was sent again:\n%(problems)s\nFix the cause, or "
+                    "send the document anew from the send window.",
+                    problems="\n".join(problems),
+                )
+            )
 
     @api.model
     def _never_made_message(self, records):

@@ -172,6 +172,24 @@ class TestBackgroundSummary(EquisisSendCase):
         self.assertEqual(len(self.smtp.received), 3)
 
     @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_retry_of_an_invoice_reset_to_draft_is_refused(self):
+        """An invoice whose mail was refused is reset to draft: “Retry
+        e-mail” says so and sends nothing, as the window would."""
+        move = self.make_invoice(self.refused)
+        self.smtp.refuse_recipient("refused@example.com")
+        self.send(self.open_wizard(move))
+        self.assertEqual(move.equisis_mail_state, "failed")
+        move.button_draft()
+        self.smtp.reset()
+        with (
+            real_delivery(self.env),
+            self.assertRaisesRegex(UserError, "is not posted"),
+        ):
+            move.with_user(self.sender).action_equisis_retry_mail()
+        self.assertFalse(self.smtp.received)
+        self.assertEqual(self.mails_of(move).state, "exception")
+
+    @mute_logger("odoo.addons.mail.models.mail_mail")
     def test_retry_never_sends_an_older_mail(self):
         """An invoice whose mail was refused is sent anew; this time its
         mail is not even made. “Retry e-mail” says so and sends nothing:

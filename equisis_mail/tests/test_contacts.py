@@ -390,6 +390,25 @@ class TestContacts(EquisisSendCase):
         self.assertEqual(self.smtp.received[0].rcpt_tos, ["francais@example.be"])
         self.assertEqual(self.fr.equisis_mail_state, "sent")
 
+    @mute_logger("odoo.addons.mail.models.mail_mail")
+    def test_retry_checks_again_what_the_window_checks(self):
+        """A contact whose mail failed asks for no more mail meanwhile:
+        “Retry e-mail” refuses and says why; nothing leaves."""
+        self.smtp.refuse_recipient("francais@example.be", "550 5.1.1 No such user")
+        self.send(self.open_contacts(self.fr))
+        self.assertEqual(self.fr.equisis_mail_state, "failed")
+        self.env["mail.blacklist"].create({"email": "francais@example.be"})
+        self.smtp.reset()
+        with (
+            real_delivery(self.env),
+            self.assertRaisesRegex(
+                UserError, "(?s)Nothing was sent again.*Blacklisted"
+            ),
+        ):
+            self.fr.with_user(self.sender).action_equisis_retry_mail()
+        self.assertFalse(self.smtp.received)
+        self.assertEqual(self.fr.equisis_mail_state, "failed")
+
     def test_contact_of_no_company_takes_the_current_companys_letters(self):
         self.assertFalse(self.fr.company_id)
         company_letter = self.env.ref("equisis_mail.letter_contact_fr").copy(
