@@ -297,8 +297,13 @@ class TestContacts(EquisisSendCase):
                 }
             )
         )
+        mail = self.env["mail.mail"].search(
+            [("equisis_model", "=", "res.partner"), ("equisis_res_id", "=", self.fr.id)]
+        )
+        self.assertEqual(len(mail), 1)
         merge.action_merge()
         self.assertFalse(self.fr.exists())
+        self.assertEqual(mail.equisis_res_id, duplicate.id)
         self.assertEqual(duplicate.equisis_mail_state, "sent")
         self.assertIn("francais@example.be", duplicate.equisis_mail_sent_to)
         self.assertTrue(duplicate.equisis_mail_sent_date)

@@ -24,3 +24,14 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
             dst_partner.sudo().write({name: values[name] for name in names})
         src_partners.sudo().write(dict.fromkeys(STATUS_FIELDS, False))
         return super()._update_values(src_partners, dst_partner)
+
+    def _update_reference_fields(self, src_partners, dst_partner):
+        """The mails of the merged contacts are the kept one's: a bounce or
+        a Retry then finds its contact."""
+        self.env["mail.mail"].sudo().search(
+            [
+                ("equisis_model", "=", "res.partner"),
+                ("equisis_res_id", "in", src_partners.ids),
+            ]
+        ).write({"equisis_res_id": dst_partner.id})
+        return super()._update_reference_fields(src_partners, dst_partner)
