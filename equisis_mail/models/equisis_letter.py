@@ -271,11 +271,15 @@ class EquisisLetter(models.Model):
                 ) from error
 
     def _sample_domain(self):
-        """The documents this letter is for, to try it on one of them."""
+        """The documents this letter is for, to try it on one of them: one
+        of its author's companies, as its refusal names the document."""
         self.ensure_one()
+        domain = []
+        if "company_id" in self.env[self.render_model]._fields:
+            domain = [("company_id", "in", [False, *self.env.user.company_ids.ids])]
         if self.render_model == "account.move":
-            return [("move_type", "=", self.target)]
-        return []
+            domain.append(("move_type", "=", self.target))
+        return domain
 
     def _is_template_editor(self):
         """The host's rule: template editors (all users when "Restrict

@@ -1,5 +1,6 @@
 # Copyright 2026 equisis_mail contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tests.common import new_test_user
@@ -180,6 +181,40 @@ class TestLetters(EquisisSendCase):
             letter.name = "Invoice {{ object.nonexistent }}"
         self.assertIn("INV-EN cannot be written", str(caught.exception))
         letter.name = "Invoice {{ object.name }} of {{ object.invoice_date }}"
+
+    @mute_logger("odoo.addons.mail.models.mail_render_mixin")
+    def test_a_letter_is_tried_on_a_document_of_its_authors_companies(self):
+        """A letter that does not render is refused naming a document of
+        its author's companies, never one of a company out of their reach."""
+        own = self.make_invoice(self.make_partner("Acme", "acme@example.com"))
+        elsewhere = self.env["res.company"].create({"name": "Elsewhere"})
+        self.env["account.chart.template"].try_loading(
+            "generic_coa", elsewhere, install_demo=False
+        )
+        hidden = (
+            self.env["account.move"]
+            .with_company(elsewhere)
+            .create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": own.partner_id.id,
+                    "invoice_line_ids": [
+                        Command.create({"name": "Secret deal", "price_unit": 1})
+                    ],
+                }
+            )
+        )
+        self.assertGreater(hidden.id, own.id)
+        manager = new_test_user(
+            self.env,
+            login="letters_manager",
+            groups="base.group_user,account.group_account_manager,"
+            "mail.group_mail_template_editor",
+        )
+        letter = self.env.ref("equisis_mail.letter_out_invoice_en").with_user(manager)
+        with self.assertRaises(ValidationError) as caught:
+            letter.name = "Invoice {{ object.nonexistent }}"
+        self.assertIn(f"cannot be written for {own.name}", str(caught.exception))
 
     def test_new_letter_is_called_new(self):
         self.assertFalse(self.Letter.new({}).display_name)
