@@ -36,6 +36,22 @@ class TestContacts(EquisisSendCase):
                 "group_ids": [Command.set(cls.env.ref("base.group_user").ids)],
             }
         )
+        # An internal user who may also create and change contacts.
+        cls.contact_manager = cls.env["res.users"].create(
+            {
+                "name": "Max Manager",
+                "login": "max",
+                "email": "max@example.com",
+                "group_ids": [
+                    Command.set(
+                        (
+                            cls.env.ref("base.group_user")
+                            | cls.env.ref("base.group_partner_manager")
+                        ).ids
+                    )
+                ],
+            }
+        )
 
     def open_contacts(self, partners, user=None):
         """Run the contract's server action, as from the Contacts list."""
@@ -241,21 +257,7 @@ class TestContacts(EquisisSendCase):
         self.en.write({"comment": "<p>VIP</p>"})
         with self.assertRaises(AccessError):
             self.en.with_user(self.clerk).write({"equisis_mail_state": "sent"})
-        manager = self.env["res.users"].create(
-            {
-                "name": "Max Manager",
-                "login": "max",
-                "email": "max@example.com",
-                "group_ids": [
-                    Command.set(
-                        (
-                            self.env.ref("base.group_user")
-                            | self.env.ref("base.group_partner_manager")
-                        ).ids
-                    )
-                ],
-            }
-        )
+        manager = self.contact_manager
         self.en.with_user(manager).write({"function": "Buyer"})
         with self.assertRaises(AccessError):
             self.en.with_user(manager).write({"equisis_mail_failure": "forged"})
@@ -271,21 +273,7 @@ class TestContacts(EquisisSendCase):
         duplicate = self.make_partner(
             "Contact Français (doublon)", "francais@example.be", "fr_BE"
         )
-        manager = self.env["res.users"].create(
-            {
-                "name": "Mia Merger",
-                "login": "mia",
-                "email": "mia@example.com",
-                "group_ids": [
-                    Command.set(
-                        (
-                            self.env.ref("base.group_user")
-                            | self.env.ref("base.group_partner_manager")
-                        ).ids
-                    )
-                ],
-            }
-        )
+        manager = self.contact_manager
         merge = (
             self.env["base.partner.merge.automatic.wizard"]
             .with_user(manager)
