@@ -71,7 +71,13 @@ class EquisisMailDocument(models.AbstractModel):
     @api.model_create_multi
     def create(self, vals_list):
         self._equisis_check_status_write({name for vals in vals_list for name in vals})
-        return super().create(vals_list)
+        records = super().create(vals_list)
+        # Defaults of the caller's context (``default_<field>``) are applied
+        # by the host after the values above.
+        self._equisis_check_status_write(
+            {name for name in STATUS_FIELDS if any(records.sudo().mapped(name))}
+        )
+        return records
 
     def write(self, vals):
         # A value written unchanged (Odoo's contact merge writes every

@@ -209,8 +209,8 @@ class EquisisMailService(models.AbstractModel):
             raise UserError(self.env._("There is no failed e-mail to send again."))
         self._check_retry(records, to_retry)
         to_retry.mark_outgoing()
-        # A bounced address was replaced by the document's current ones.
-        self._check_retry(records, to_retry)
+        # Once a bounced address is replaced by the document's current ones.
+        self._check_retry(records, to_retry, recipients=True)
         failed.filtered(lambda record: record.id in latest)._equisis_set_mail_state(
             "queued"
         )
@@ -218,18 +218,19 @@ class EquisisMailService(models.AbstractModel):
         return to_retry
 
     @api.model
-    def _check_retry(self, records, mails):
+    def _check_retry(self, records, mails, recipients=False):
         """Refuse to send again what the window would refuse now: a document
-        cancelled or back to draft since its mail failed, an address that
-        asked for no more mail since."""
+        cancelled or back to draft since its mail failed, or with
+        ``recipients``, an address that asked for no more mail since."""
         problems = []
         for mail in mails:
             record = records.browse(mail.equisis_res_id)
-            problem = record._equisis_document_problem() or (
-                record._equisis_recipient_problem(
+            if recipients:
+                problem = record._equisis_recipient_problem(
                     split_recipients(mail.email_to or "")[0]
                 )
-            )
+            else:
+                problem = record._equisis_document_problem()
             if problem:
                 problems.append(f"{record.display_name}: {problem}")
         if problems:

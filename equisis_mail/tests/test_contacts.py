@@ -263,6 +263,10 @@ class TestContacts(EquisisSendCase):
             self.en.with_user(manager).write({"equisis_mail_failure": "forged"})
         copy = self.en.copy()
         self.assertFalse(copy.equisis_mail_state)
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].with_user(manager).with_context(
+                default_equisis_mail_state="sent"
+            ).create({"name": "Forged"})
 
     def test_contacts_merge_after_a_mail(self):
         """Odoo's contact merge, by a contact manager, still works once one

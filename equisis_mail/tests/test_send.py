@@ -294,6 +294,7 @@ class TestSend(EquisisSendCase):
         annex = self._annex(move, "plan.txt", b"plan")
         move.message_post(
             body="Margin to keep for ourselves",
+            message_type="comment",
             subtype_xmlid="mail.mt_note",
             attachments=[("margins.txt", b"internal")],
         )
@@ -304,6 +305,11 @@ class TestSend(EquisisSendCase):
         names = [name for name, _content in self.smtp.received[0].attachments()]
         self.assertIn("plan.txt", names)
         self.assertNotIn("margins.txt", names)
+        # The log of the mail sent (a note of the addon's) carries the annex:
+        # it is still the invoice's, for the next mail.
+        again = self.open_wizard(move).line_ids
+        self.assertIn(annex, again.attachment_ids)
+        self.assertNotIn("margins.txt", again.attachment_ids.mapped("name"))
 
     def test_existing_pdf_is_reused(self):
         move = self.make_invoice(self.fr)

@@ -403,8 +403,11 @@ class EquisisMailSend(models.TransientModel):
     @api.model
     def _annexes_by_document(self, documents):
         """The files attached to each document, its own legal PDF aside, and
-        those of its internal notes: what the team wrote for itself is not
-        offered to the customer (a user may still upload such a file)."""
+        those posted with a note in its chatter (*Log note*): what the team
+        wrote for itself is not offered to the customer (a user may still
+        upload such a file). The logs of its sent mails, and replies to
+        them, are no such notes (Odoo marks them ``is_internal``): their files
+        stay annexes."""
         attachments = self.env["ir.attachment"].search(
             [
                 ("res_model", "=", documents._name),
@@ -421,10 +424,7 @@ class EquisisMailSend(models.TransientModel):
                     ("model", "=", documents._name),
                     ("res_id", "in", documents.ids),
                     ("attachment_ids", "in", attachments.ids),
-                    "|",
-                    "|",
-                    ("is_internal", "=", True),
-                    ("subtype_id", "=", False),
+                    ("is_internal", "=", False),
                     ("subtype_id.internal", "=", True),
                 ]
             )
