@@ -277,6 +277,10 @@ class TestContacts(EquisisSendCase):
         duplicate = self.make_partner(
             "Contact Français (doublon)", "francais@example.be", "fr_BE"
         )
+        # An older status of the kept contact, with no mail of the addon.
+        duplicate.sudo().write(
+            {"equisis_mail_state": "failed", "equisis_mail_failure": "Older"}
+        )
         manager = self.contact_manager
         merge = (
             self.env["base.partner.merge.automatic.wizard"]
@@ -301,6 +305,31 @@ class TestContacts(EquisisSendCase):
         self.assertTrue(duplicate.equisis_mail_sent_date)
         with self.assertRaises(AccessError):
             duplicate.with_user(manager).write({"equisis_mail_state": "failed"})
+
+    def test_contacts_waiting_for_their_mail_are_not_merged(self):
+        """A contact whose mail waits in the background queue is merged
+        once the mail is sent: Odoo's merge says so and changes nothing."""
+        self.env["ir.config_parameter"].set_param(
+            "equisis_mail.background_threshold", 1
+        )
+        self.send(self.open_contacts(self.en | self.nl))
+        self.assertEqual(self.en.equisis_mail_state, "queued")
+        duplicate = self.make_partner("Contact English (2)", "english@example.com")
+        merge = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.contact_manager)
+            .create(
+                {
+                    "partner_ids": [Command.set((self.en | duplicate).ids)],
+                    "dst_partner_id": duplicate.id,
+                    "state": "selection",
+                }
+            )
+        )
+        with self.assertRaisesRegex(UserError, "waiting to be sent"):
+            merge.action_merge()
+        self.assertTrue(self.en.exists())
+        self.assertEqual(self.en.equisis_mail_state, "queued")
 
     def test_a_contact_mailed_before_is_not_held(self):
         """A direct mail is no document sent twice: each goes, and the line
