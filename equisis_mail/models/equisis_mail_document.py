@@ -80,24 +80,8 @@ class EquisisMailDocument(models.AbstractModel):
         return records
 
     def write(self, vals):
-        # A value written unchanged (Odoo's contact merge writes every
-        # field of the kept contact) changes no status.
-        self._equisis_check_status_write(
-            [name for name in vals if self._equisis_changes(name, vals[name])]
-        )
+        self._equisis_check_status_write(vals)
         return super().write(vals)
-
-    def _equisis_changes(self, name, value):
-        """Whether writing ``value`` in field ``name`` changes any of these
-        records."""
-        field = self._fields.get(name)
-        if name not in STATUS_FIELDS or field is None:
-            return True
-        return any(
-            field.convert_to_record(field.convert_to_cache(value, record), record)
-            != record[name]
-            for record in self
-        )
 
     def _equisis_check_status_write(self, names):
         """The status says what the mail server did: only the sending

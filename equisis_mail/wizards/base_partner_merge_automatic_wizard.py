@@ -9,11 +9,12 @@ from ..models.equisis_mail_document import STATUS_FIELDS
 class BasePartnerMergeAutomaticWizard(models.TransientModel):
     _inherit = "base.partner.merge.automatic.wizard"
 
-    def _equisis_merge_status(self, src_partners, dst_partner):
-        """The kept contact takes the status of the contact mailed last (as
-        Odoo takes any other field when none was: the kept one's own, else a
-        merged one's), written here by the service (as superuser): Odoo's
-        merge then writes it unchanged, which a user may do. Contacts whose
+    def _update_values(self, src_partners, dst_partner):
+        """The kept contact takes the merged contacts' mails and the status
+        of the contact mailed last (as Odoo takes any other field when none
+        was: the kept one's own, else a merged one's). The status is the
+        service's, which no user writes: it is cleared before Odoo copies
+        the fields' values and written after, as superuser. Contacts whose
         mail waits in the queue are merged once it is sent."""
         partners = src_partners | dst_partner
         if (
@@ -30,7 +31,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                     "merge them once it is sent."
                 )
             )
-        last_mail = (
+        mails = (
             self.env["mail.mail"]
             .sudo()
             .search(
@@ -39,11 +40,10 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                     ("equisis_res_id", "in", partners.ids),
                 ],
                 order="id desc",
-                limit=1,
             )
         )
-        if last_mail:
-            source = partners.browse(last_mail.equisis_res_id)
+        if mails:
+            source = partners.browse(mails[0].equisis_res_id)
         else:
             source = next(
                 (
@@ -51,23 +51,13 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                     for partner in reversed([*src_partners, dst_partner])
                     if partner.equisis_mail_state
                 ),
-                None,
+                partners.browse(),
             )
-        if source and source != dst_partner:
-            names = sorted(STATUS_FIELDS)
-            values = source.sudo().read(names)[0]
-            dst_partner.sudo().write({name: values[name] for name in names})
-        src_partners.sudo().write(dict.fromkeys(STATUS_FIELDS, False))
-
-    def _update_reference_fields(self, src_partners, dst_partner):
-        """The mails of the merged contacts are the kept one's: a bounce or
-        a Retry then finds its contact. (Odoo's merge calls this before it
-        copies the fields' values.)"""
-        self._equisis_merge_status(src_partners, dst_partner)
-        self.env["mail.mail"].sudo().search(
-            [
-                ("equisis_model", "=", "res.partner"),
-                ("equisis_res_id", "in", src_partners.ids),
-            ]
-        ).write({"equisis_res_id": dst_partner.id})
-        return super()._update_reference_fields(src_partners, dst_partner)
+        names = sorted(STATUS_FIELDS)
+        status = source.sudo().read(names)[0] if source else {}
+        partners.sudo().write(dict.fromkeys(names, False))
+        mails.write({"equisis_res_id": dst_partner.id})
+        result = super()._update_values(src_partners, dst_partner)
+        if status:
+            dst_partner.sudo().write({name: status[name] for name in names})
+        return result
