@@ -45,19 +45,28 @@ class EquisisMailBatch(models.Model):
     def _superseded(self, mails):
         """The cancelled mails whose document a later mail took over: it was
         sent anew meanwhile, and its retry is no longer this batch's."""
-        Mail = self.env["mail.mail"].sudo()
-        return mails.filtered(
-            lambda mail: (
-                mail.state == "cancel"
-                and Mail.search_count(
-                    [
-                        ("equisis_model", "=", mail.equisis_model),
-                        ("equisis_res_id", "=", mail.equisis_res_id),
-                        ("id", ">", mail.id),
-                    ],
-                    limit=1,
-                )
+        cancelled = mails.filtered(lambda mail: mail.state == "cancel")
+        if not cancelled:
+            return cancelled
+        groups = (
+            self.env["mail.mail"]
+            .sudo()
+            ._read_group(
+                [
+                    (
+                        "equisis_model",
+                        "in",
+                        list(set(cancelled.mapped("equisis_model"))),
+                    ),
+                    ("equisis_res_id", "in", cancelled.mapped("equisis_res_id")),
+                ],
+                ["equisis_model", "equisis_res_id"],
+                ["id:max"],
             )
+        )
+        latest = {(model, res_id): last_id for model, res_id, last_id in groups}
+        return cancelled.filtered(
+            lambda mail: latest[(mail.equisis_model, mail.equisis_res_id)] > mail.id
         )
 
     def _post_summary(self, mails):
