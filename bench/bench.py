@@ -720,10 +720,48 @@ def summarise(size, results, window_only=False):
                 "tuned_cpu": m("host_tuned", tuned_key.replace("_s", "_cpu"))
                 if tuned_key
                 else None,
+                **{
+                    f"{prefix}{part}_cpu": m(case, key.replace("_s", f"_{part}_cpu"))
+                    if key and mails
+                    else None
+                    for prefix, case, key in (
+                        ("", "addon", addon_key),
+                        ("tuned_", "host_tuned", tuned_key),
+                    )
+                    for part in ("odoo", "wkhtmltopdf")
+                },
                 "queue_job": m("addon_queue_job", addon_key) if mails else None,
             }
         )
     return rows
+
+
+def cpu_parts_table(rows):
+    """Where the server's CPU time went, the addon's and the host tuned's:
+    their own Python against wkhtmltopdf's."""
+    sent = [row for row in rows if row.get("odoo_cpu") is not None]
+    if not sent:
+        return ""
+    body = "".join(
+        f"| {r['N']} | {r['case']} | {fmt(r['odoo_cpu'], 1)} "
+        f"| {fmt(r['wkhtmltopdf_cpu'], 1)} "
+        f"| {fmt(ratio(r['wkhtmltopdf_cpu'], r['N']), 3)} "
+        f"| {fmt(r['tuned_odoo_cpu'], 1)} | {fmt(r['tuned_wkhtmltopdf_cpu'], 1)} "
+        f"| {fmt(ratio(r['tuned_wkhtmltopdf_cpu'], r['N']), 3)} |\n"
+        for r in sent
+    )
+    return (
+        "\nWhere the Odoo server's CPU time went (the shell's aside): its "
+        "Python (`odoo`) and the wkhtmltopdf runs it waited for. The addon "
+        "renders up to 50 invoices in one wkhtmltopdf call, the host's batch "
+        "10 (its runs of 10 invoices); wkhtmltopdf's CPU per invoice grows "
+        "with the invoices of a call (compare the batches of 20 and 80 in "
+        "[PDF.md](PDF.md)).\n\n"
+        "| N | case | addon odoo CPU s | addon wkhtmltopdf CPU s "
+        "| addon wkhtmltopdf CPU per invoice s | host tuned odoo CPU s "
+        "| host tuned wkhtmltopdf CPU s | host tuned wkhtmltopdf CPU per invoice s |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n" + body
+    )
 
 
 def write_results(path, rows, runs, seconds, per_invoice=None, lean_from=1000):
@@ -786,6 +824,7 @@ def write_results(path, rows, runs, seconds, per_invoice=None, lean_from=1000):
         f"`--workers 5` (Odoo's rule for 2 cores), channels `{QUEUE_JOB_CHANNELS}`, "
         "the job runner loaded (`--load base,web,queue_job`).\n"
     )
+    table += cpu_parts_table(rows)
     print(table)
     Path(path).write_text(
         "# Benchmark: equisis_mail against Odoo's batch Print & Send\n\n"

@@ -96,15 +96,21 @@ def timed(function):
     env.invalidate_all()
     clicked.clear()
     queries = env.cr.sql_log_count
-    cpu = cpu_seconds()
+    cpu, parts = cpu_seconds(), server_cpu_parts()
     start = time.perf_counter()
     end = function() or time.perf_counter()
     seconds = end - start
     used = cpu_seconds() - cpu
+    last_parts.update(
+        {part: ticks - parts[part] for part, ticks in server_cpu_parts().items()}
+    )
     return seconds, clicked.get("queries", env.cr.sql_log_count) - queries, used
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+# The server's CPU seconds of the last timed call, by kind of process.
+last_parts = {}
 
 
 def cpu_seconds():
@@ -154,6 +160,25 @@ def server_processes():
         tree[pid] = ticks.get(pid, 0)
         todo += [child for child, parent in parents.items() if parent == pid]
     return tree
+
+
+def server_cpu_parts():
+    """The Odoo server's CPU seconds so far, by who spent them: its own
+    Python processes (``odoo``) and the programs they ran (``wkhtmltopdf``,
+    running or waited for). A worker that exited and was waited for counts
+    with the programs: only the threaded server's split is exact."""
+    parts = {"odoo": 0, "wkhtmltopdf": 0}
+    for pid in server_processes():
+        try:
+            name, stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = stat.split()
+        own, waited = fields[11:13], fields[13:15]
+        program = "wkhtmltopdf" if "wkhtmltopdf" in name else "odoo"
+        parts[program] += sum(int(value) for value in own)
+        parts["wkhtmltopdf"] += sum(int(value) for value in waited)
+    return {part: ticks / TICKS for part, ticks in parts.items()}
 
 
 def wait_for_mails(before, expected):
@@ -529,6 +554,8 @@ else:
         result[f"{key}_s"] = seconds
         result[f"{key}_queries"] = queries
         result[f"{key}_cpu"] = cpu
+        result[f"{key}_odoo_cpu"] = last_parts["odoo"]
+        result[f"{key}_wkhtmltopdf_cpu"] = last_parts["wkhtmltopdf"]
         result[f"{key}_mails"] = mails["count"]
         result[f"{key}_connections"] = Counter.connections - connections
 result["peak_rss_mb"] = server_peak_rss_mb() or (
