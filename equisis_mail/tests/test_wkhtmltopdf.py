@@ -130,6 +130,23 @@ class TestWkhtmltopdf(EquisisSendCase):
         self.assert_own_pdfs(moves)
         self.assertEqual(self.first_chunk(200), 50)
 
+    def test_chunk_follows_the_print_delay(self):
+        """Without Odoo's print delay, wkhtmltopdf calls cost no wait and
+        smaller ones are quicker: the background run takes 20 documents at
+        once at no delay, 50 from Odoo's default (1 s) on, and what the
+        administrator set in ``equisis_mail.chunk_size`` whatever the delay."""
+        if not wkhtmltopdf_renders_batches():
+            self.skipTest("this wkhtmltopdf has no patched Qt")
+        Param = self.env["ir.config_parameter"].sudo()
+        for delay, size in (("0", 20), ("500", 35), ("1000", 50), ("3000", 50)):
+            Param.set_param("report.print_delay", delay)
+            with self.subTest(delay=delay):
+                self.assertEqual(self.first_chunk(200), size)
+                self.env["equisis.mail.queue"].sudo().search([]).unlink()
+        Param.set_param("report.print_delay", "0")
+        Param.set_param(CHUNK_PARAM, 40)
+        self.assertEqual(self.env["equisis.mail.service"]._chunk_size(), 40)
+
     def test_one_per_call_without_patched_qt(self):
         """Without patched Qt the addon renders one invoice per call, by
         itself, and every invoice gets its own PDF, without error."""
