@@ -72,11 +72,12 @@ class EquisisMailDocument(models.AbstractModel):
     def create(self, vals_list):
         self._equisis_check_status_write({name for vals in vals_list for name in vals})
         records = super().create(vals_list)
-        # Defaults of the caller's context (``default_<field>``) are applied
-        # by the host after the values above.
-        self._equisis_check_status_write(
-            {name for name in STATUS_FIELDS if any(records.sudo().mapped(name))}
-        )
+        if not self.env.su:
+            # Defaults of the caller's context (``default_<field>``) are
+            # applied by the host after the values above.
+            self._equisis_check_status_write(
+                {name for name in STATUS_FIELDS if any(records.sudo().mapped(name))}
+            )
         return records
 
     def write(self, vals):
